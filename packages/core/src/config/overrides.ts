@@ -1,0 +1,78 @@
+/**
+ * Operator overrides: a dotted path into the config and a new value. The effective config is
+ * the bootstrap input with every live override applied in revision order, validated again.
+ */
+import type { Config } from "./schema";
+import { validateConfig, type ConfigResult } from "./validate";
+
+export interface ConfigOverride {
+  /** Dotted path, e.g. `routes.payments.mode` or `upstreams.payments.circuitBreaker.forcedState`. */
+  path: string;
+  /** New value; `undefined` removes the key (falls back to the default). */
+  value: unknown;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+export function splitPath(path: string): string[] {
+  const parts = path.split(".");
+  if (parts.length === 0 || parts.some((p) => !SEGMENT.test(p))) {
+    throw new Error(`invalid override path '${path}'`);
+  }
+  if (parts.some((p) => p === "__proto__" || p === "constructor" || p === "prototype")) {
+    throw new Error(`invalid override path '${path}'`);
+  }
+  return parts;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Return a deep copy of `input` with `value` set at `path` (intermediate objects created). */
+export function setAtPath(input: unknown, path: string, value: unknown): unknown {
+  const parts = splitPath(path);
+  const root: unknown = structuredClone(input ?? {});
+  if (!isPlainObject(root)) throw new Error("config root must be an object");
+  let node: Record<string, unknown> = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const k = parts[i]!;
+    const next = node[k];
+    if (next === undefined) node[k] = {};
+    else if (!isPlainObject(next))
+      throw new Error(`'${parts.slice(0, i + 1).join(".")}' is not an object`);
+    node = node[k] as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1]!;
+  if (value === undefined) delete node[last];
+  else node[last] = structuredClone(value);
+  return root;
+}
+
+/** Read the value at a dotted path of a (validated) config, or undefined. */
+export function getAtPath(config: unknown, path: string): unknown {
+  let node: unknown = config;
+  for (const k of splitPath(path)) {
+    if (!isPlainObject(node)) return undefined;
+    node = node[k];
+  }
+  return node;
+}
+
+/** Apply overrides to the bootstrap input in order and validate the result. */
+export function applyOverrides(
+  bootstrap: unknown,
+  overrides: readonly ConfigOverride[],
+): ConfigResult {
+  let input = bootstrap;
+  for (const o of overrides) {
+    try {
+      input = setAtPath(input, o.path, o.value);
+    } catch (e) {
+      return { ok: false, issues: [{ path: o.path, message: (e as Error).message }] };
+    }
+  }
+  return validateConfig(input);
+}
+
+export type { Config };

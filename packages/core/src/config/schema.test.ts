@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyOverrides, formatIssues, parseConfigText, validateConfig } from "./index";
+
+const example = readFileSync(join(import.meta.dirname, "../../../../config/example.yaml"), "utf8");
+
+describe("config schema", () => {
+  it("accepts the example config and fills defaults", () => {
+    const r = parseConfigText(example);
+    if (!r.ok) throw new Error(formatIssues(r.issues).join("\n"));
+    expect(r.config.routes.payments!.retry.maxAttempts).toBe(3);
+    expect(r.config.routes.payments!.retry.multiplier).toBe(2);
+    expect(r.config.upstreams.catalog!.circuitBreaker.halfOpenMaxProbes).toBe(3);
+    expect(r.config.gateway.limits.maxHeaderBytes).toBe(16_384);
+  });
+
+  it("names the path and the reason of each error", () => {
+    const r = validateConfig({
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a", retry: { maxAttempts: 11 } } },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(formatIssues(r.issues)).toEqual([
+      "routes.pay.retry.maxAttempts: Too big: expected number to be <=10",
+    ]);
+  });
+
+  it("refuses unknown upstream references and unknown keys", () => {
+    const r = validateConfig({
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "nope", colour: "red" } },
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const lines = formatIssues(r.issues).join("\n");
+    expect(lines).toContain("routes.pay: Unrecognized key");
+  });
+
+  it("applies overrides by path and validates the result", () => {
+    const r = parseConfigText(example);
+    if (!r.ok) throw new Error("example invalid");
+    const base = r.config;
+    const ok = applyOverrides(base, [
+      { path: "routes.payments.mode", value: "read_only" },
+      { path: "upstreams.payments.circuitBreaker.forcedState", value: "forced_open" },
+    ]);
+    expect(ok.ok && ok.config.routes.payments!.mode).toBe("read_only");
+    expect(ok.ok && ok.config.upstreams.payments!.circuitBreaker.forcedState).toBe("forced_open");
+    const bad = applyOverrides(base, [{ path: "routes.payments.timeouts.totalMs", value: -1 }]);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues[0]!.path).toBe("routes.payments.timeouts.totalMs");
+    const proto = applyOverrides(base, [{ path: "__proto__.polluted", value: 1 }]);
+    expect(proto.ok).toBe(false);
+  });
+});

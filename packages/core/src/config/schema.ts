@@ -1,0 +1,647 @@
+/**
+ * The one definition of the gateway's configuration. Every default is stated here, once,
+ * with `.default()` and a description. Routes, upstreams, endpoints and runbooks are records
+ * keyed by id, so an operator override addresses them by a stable path such as
+ * `routes.payments.retry.maxAttempts` or `upstreams.payments.endpoints.a.weight`.
+ */
+import { z } from "zod";
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const idSchema = z.string().regex(ID, "must be 1–64 letters, digits, '-' or '_'");
+
+const ms = (max = 24 * 3600_000) => z.number().int().min(0).max(max);
+const percent = z.number().min(0).max(100);
+
+export const modeSchema = z.enum(["normal", "degraded", "read_only"]);
+
+export const circuitBreakerSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("Turn the breaker off entirely (calls always pass)."),
+    scope: z
+      .enum(["upstream", "route"])
+      .default("upstream")
+      .describe("One breaker per upstream (shared by its routes), or one per route × upstream."),
+    window: z
+      .discriminatedUnion("type", [
+        z.object({
+          type: z.literal("count"),
+          size: z.number().int().min(1).max(10_000).default(100),
+        }),
+        z.object({ type: z.literal("time"), sizeMs: ms(3600_000).min(1000).default(60_000) }),
+      ])
+      .default({ type: "count", size: 100 })
+      .describe(
+        "Sliding window over which failure and slow-call rates are computed. Default: last 100 calls.",
+      ),
+    minimumCalls: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(20)
+      .describe("Calls needed in the window before rates can trip the breaker."),
+    failureRateThreshold: percent
+      .default(50)
+      .describe("Open when the failure rate in the window is ≥ this percentage."),
+    slowCallDurationMs: ms()
+      .min(1)
+      .default(2000)
+      .describe("A call slower than this counts as slow."),
+    slowCallRateThreshold: percent
+      .default(100)
+      .describe("Open when the slow-call rate is ≥ this percentage (100 = only if all are slow)."),
+    consecutiveFailures: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe("Open after this many failures in a row (0 = off)."),
+    openDurationMs: ms()
+      .min(1)
+      .default(5000)
+      .describe("How long the breaker stays open before admitting probes."),
+    openBackoffMultiplier: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(2)
+      .describe("Open duration grows by this factor on each consecutive trip."),
+    maxOpenDurationMs: ms().min(1).default(60_000).describe("Cap for the growing open duration."),
+    honorRetryAfter: z
+      .boolean()
+      .default(true)
+      .describe("Stay open for the upstream's Retry-After when it is longer."),
+    halfOpenMaxProbes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(3)
+      .describe("Probes admitted at once in half-open; other callers fail fast."),
+    halfOpenSuccessesToClose: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(3)
+      .describe("Successful probes needed to close."),
+    forcedState: z
+      .enum(["none", "forced_open", "forced_closed", "shadow"])
+      .default("none")
+      .describe(
+        "Operator override: hold open, hold closed, or shadow (evaluate, emit, never block).",
+      ),
+  })
+  .strict();
+
+export const retrySchema = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(3)
+      .describe("Total attempts including the first (1 = no retry)."),
+    baseDelayMs: ms(60_000)
+      .default(50)
+      .describe("Backoff base: attempt n waits random(0, min(max, base·mult^(n−1)))."),
+    maxDelayMs: ms(300_000).default(2000).describe("Backoff cap per wait."),
+    multiplier: z.number().min(1).max(10).default(2),
+    retryOn: z
+      .array(z.enum(["http_5xx", "connect_error", "timeout", "rate_limited"]))
+      .default(["http_5xx", "connect_error", "timeout", "rate_limited"])
+      .describe("Outcome kinds worth another attempt. Client errors are never retried."),
+    honorRetryAfter: z
+      .boolean()
+      .default(true)
+      .describe("Wait the upstream's Retry-After when it fits within the deadline."),
+    maxRetryAfterMs: ms()
+      .default(10_000)
+      .describe("A longer Retry-After ends retrying instead of waiting."),
+  })
+  .strict();
+
+export const retryBudgetSchema = z
+  .object({
+    percent: percent
+      .default(20)
+      .describe("Retries in flight may be at most this % of active requests…"),
+    minConcurrent: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(3)
+      .describe("…plus this floor (Envoy's 20% / 3)."),
+  })
+  .strict();
+
+export const timeoutsSchema = z
+  .object({
+    connectMs: ms(60_000).min(1).default(1000).describe("TCP connect timeout per attempt."),
+    perTryMs: ms(300_000).min(1).default(5000).describe("Time to response headers, per attempt."),
+    totalMs: ms(600_000)
+      .min(1)
+      .default(15_000)
+      .describe("Deadline for the whole request including retries and backoff."),
+  })
+  .strict();
+
+export const bulkheadSchema = z
+  .object({
+    maxConcurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(100)
+      .describe("Concurrent calls to the upstream."),
+    maxQueue: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(50)
+      .describe("Callers that may wait for a slot (0 = reject at once)."),
+    queueTimeoutMs: ms(60_000).default(1000).describe("How long a caller may wait for a slot."),
+    perConsumerMaxConcurrent: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(0)
+      .describe("Concurrent calls per consumer (0 = no cap)."),
+  })
+  .strict();
+
+export const rateLimitTierSchema = z
+  .object({
+    limit: z.number().int().min(1).max(10_000_000).describe("Requests allowed per window."),
+    windowMs: ms().min(1).default(1000),
+    burst: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000)
+      .default(0)
+      .describe("Extra tokens above the limit (token bucket)."),
+  })
+  .strict();
+
+export const rateLimitSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    algorithm: z.enum(["token_bucket", "sliding_window"]).default("token_bucket"),
+    tiers: z
+      .record(idSchema, rateLimitTierSchema)
+      .default({ default: { limit: 100, windowMs: 1000, burst: 0 } }),
+    adaptive: z
+      .object({
+        enabled: z.boolean().default(false),
+        latencyP99Ms: ms()
+          .min(1)
+          .default(1000)
+          .describe("Lower limits while the upstream's p99 is above this."),
+        errorRatePercent: percent.default(20).describe("…or its error rate is above this."),
+        minFactor: z
+          .number()
+          .min(0.01)
+          .max(1)
+          .default(0.25)
+          .describe("Lowest fraction of the configured limit."),
+        stepFactor: z
+          .number()
+          .min(0.01)
+          .max(1)
+          .default(0.5)
+          .describe("Multiply the limit by this on each step down."),
+      })
+      .strict()
+      .default({
+        enabled: false,
+        latencyP99Ms: 1000,
+        errorRatePercent: 20,
+        minFactor: 0.25,
+        stepFactor: 0.5,
+      }),
+  })
+  .strict();
+
+export const outlierSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    consecutive5xx: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(5)
+      .describe("Eject after this many failures in a row (0 = off)."),
+    failurePercent: percent
+      .default(0)
+      .describe("Eject when its failure % over the interval is ≥ this (0 = off)."),
+    failurePercentMinRequests: z.number().int().min(1).default(20),
+    intervalMs: ms()
+      .min(100)
+      .default(10_000)
+      .describe("Period over which failure percentage is measured."),
+    baseEjectionMs: ms()
+      .min(1)
+      .default(30_000)
+      .describe("Ejection time; multiplied by the number of times ejected."),
+    maxEjectionMs: ms().min(1).default(300_000),
+    maxEjectionPercent: percent
+      .default(50)
+      .describe("Never eject more than this % of the upstream's endpoints."),
+  })
+  .strict();
+
+export const healthCheckSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    path: z.string().startsWith("/").default("/health"),
+    intervalMs: ms().min(100).default(5000),
+    unhealthyIntervalMs: ms()
+      .min(100)
+      .default(1000)
+      .describe("Faster interval while an endpoint is unhealthy."),
+    timeoutMs: ms().min(1).default(1000),
+    rise: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(2)
+      .describe("Consecutive passes to mark healthy."),
+    fall: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe("Consecutive failures to mark unhealthy."),
+    expectStatus: z.array(z.number().int().min(100).max(599)).default([200]),
+  })
+  .strict();
+
+export const endpointSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe("Base URL of one upstream instance."),
+    weight: z.number().int().min(0).max(1000).default(100),
+  })
+  .strict();
+
+export const upstreamSchema = z
+  .object({
+    endpoints: z
+      .record(idSchema, endpointSchema)
+      .refine((e) => Object.keys(e).length > 0, "needs at least one endpoint"),
+    maxSockets: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(256)
+      .describe("Keep-alive pool size per endpoint."),
+    circuitBreaker: circuitBreakerSchema.default(circuitBreakerSchema.parse({})),
+    bulkhead: bulkheadSchema.default(bulkheadSchema.parse({})),
+    retryBudget: retryBudgetSchema.default(retryBudgetSchema.parse({})),
+    outlierDetection: outlierSchema.default(outlierSchema.parse({})),
+    healthCheck: healthCheckSchema.default(healthCheckSchema.parse({})),
+    slowStartMs: ms()
+      .default(0)
+      .describe("Ramp a recovered endpoint's weight up over this time (0 = off)."),
+    weightShiftMs: ms()
+      .default(0)
+      .describe("Move to newly configured weights gradually over this time (0 = at once)."),
+  })
+  .strict();
+
+export const staticFallbackSchema = z
+  .object({
+    status: z.number().int().min(200).max(599).default(200),
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().max(1_048_576).default(""),
+  })
+  .strict();
+
+export const faultInjectionSchema = z
+  .object({
+    delayPercent: percent.default(0),
+    delayMs: ms(60_000).default(0),
+    abortPercent: percent.default(0),
+    abortStatus: z.number().int().min(400).max(599).default(503),
+  })
+  .strict();
+
+export const sloSchema = z
+  .object({
+    successTarget: z
+      .number()
+      .min(0.5)
+      .max(0.99999)
+      .default(0.999)
+      .describe("Fraction of requests that must succeed."),
+    latencyThresholdMs: ms().min(1).default(500),
+    latencyTarget: z
+      .number()
+      .min(0.5)
+      .max(0.99999)
+      .default(0.99)
+      .describe("Fraction of requests faster than the threshold."),
+    windowDays: z.number().int().min(1).max(90).default(30),
+    burnRateAlert: z
+      .number()
+      .min(1)
+      .max(1000)
+      .default(14.4)
+      .describe("Burn rate (1h and 5m windows) that opens an incident."),
+  })
+  .strict();
+
+export const routeMatchSchema = z
+  .object({
+    pathPrefix: z.string().startsWith("/"),
+    methods: z
+      .array(z.string().regex(/^[A-Z]+$/))
+      .optional()
+      .describe("Default: every method."),
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Exact Host header (without port). Default: any host."),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    match: routeMatchSchema,
+    upstream: idSchema,
+    stripPrefix: z.boolean().default(false),
+    criticality: z
+      .enum(["critical", "non_critical"])
+      .default("critical")
+      .describe("Non-critical routes are served from cache/fallback in degraded mode."),
+    mode: modeSchema.default("normal"),
+    failureStatuses: z
+      .array(
+        z.union([z.number().int().min(100).max(599), z.string().regex(/^(\dxx|\d{3}-\d{3})$/)]),
+      )
+      .default(["5xx"])
+      .describe("Statuses counted as upstream failures."),
+    timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    circuitBreaker: circuitBreakerSchema
+      .partial()
+      .optional()
+      .describe("Per-route overrides of the upstream's breaker (with scope: route)."),
+    rateLimit: rateLimitSchema.optional(),
+    cache: z
+      .object({
+        enabled: z.boolean().default(false),
+        maxStaleMs: ms()
+          .default(300_000)
+          .describe("Serve a stale entry on failure up to this age past freshness."),
+        maxEntryBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(64 * 1024 * 1024)
+          .default(1_048_576),
+      })
+      .strict()
+      .optional(),
+    fallback: z
+      .object({
+        upstream: idSchema.optional(),
+        static: staticFallbackSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    shift: z
+      .object({
+        to: idSchema,
+        percent: percent,
+        durationMs: ms()
+          .default(0)
+          .describe("Ramp from 0 to percent over this time after the change is applied."),
+      })
+      .strict()
+      .optional()
+      .describe("Send a share of traffic to another upstream (e.g. a fallback)."),
+    faultInjection: faultInjectionSchema.default(faultInjectionSchema.parse({})),
+    slo: sloSchema.default(sloSchema.parse({})),
+  })
+  .strict();
+
+export const runbookStepSchema = z.discriminatedUnion("action", [
+  z
+    .object({
+      action: z.literal("set_mode"),
+      scope: z.enum(["gateway", "route"]),
+      target: idSchema.optional(),
+      mode: modeSchema,
+      ttlMs: ms(30 * 24 * 3600_000).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal("force_breaker"),
+      upstream: idSchema,
+      state: z.enum(["none", "forced_open", "forced_closed", "shadow"]),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal("shift_weight"),
+      upstream: idSchema,
+      weights: z.record(idSchema, z.number().int().min(0).max(1000)),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal("shift_traffic"),
+      route: idSchema,
+      to: idSchema,
+      percent: percent,
+      durationMs: ms().default(0),
+    })
+    .strict(),
+  z
+    .object({ action: z.literal("set_value"), path: z.string().min(1), value: z.unknown() })
+    .strict(),
+]);
+
+export const runbookSchema = z
+  .object({
+    title: z.string().min(1),
+    description: z.string().default(""),
+    steps: z.array(runbookStepSchema).min(1),
+  })
+  .strict();
+
+export const gatewaySchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 8080 }),
+    admin: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(9090),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 9090 }),
+    mode: modeSchema.default("normal"),
+    limits: z
+      .object({
+        maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+        headersTimeoutMs: ms()
+          .min(100)
+          .default(10_000)
+          .describe("Time allowed to receive request headers (slowloris guard)."),
+        requestTimeoutMs: ms().min(100).default(60_000),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(10 * 1024 * 1024),
+        retryBodyBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1_048_576)
+          .describe("Request bodies up to this size are buffered so they can be retried."),
+        keepAliveTimeoutMs: ms().default(5000),
+      })
+      .strict()
+      .default({
+        maxHeaderBytes: 16_384,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 60_000,
+        maxBodyBytes: 10 * 1024 * 1024,
+        retryBodyBytes: 1_048_576,
+        keepAliveTimeoutMs: 5000,
+      }),
+    consumers: z
+      .object({
+        apiKeyHeader: z
+          .string()
+          .default("x-api-key")
+          .describe("Header naming the consumer; the client IP is used without it."),
+        tiers: z
+          .record(z.string(), idSchema)
+          .default({})
+          .describe("API key → rate-limit tier. Unknown keys use 'default'."),
+      })
+      .strict()
+      .default({ apiKeyHeader: "x-api-key", tiers: {} }),
+    cache: z
+      .object({
+        maxBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(64 * 1024 * 1024),
+      })
+      .strict()
+      .default({ maxBytes: 64 * 1024 * 1024 }),
+    drainTimeoutMs: ms()
+      .default(10_000)
+      .describe("On SIGTERM, wait this long for in-flight requests."),
+    deadlineHeader: z
+      .string()
+      .default("x-request-deadline-ms")
+      .describe("Header carrying the remaining budget upstream."),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    gateway: gatewaySchema.default(gatewaySchema.parse({})),
+    upstreams: z.record(idSchema, upstreamSchema),
+    routes: z.record(idSchema, routeSchema),
+    runbooks: z.record(idSchema, runbookSchema).default({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    for (const [id, r] of Object.entries(cfg.routes)) {
+      const refs: [string, string | undefined][] = [
+        ["upstream", r.upstream],
+        ["fallback.upstream", r.fallback?.upstream],
+        ["shift.to", r.shift?.to],
+      ];
+      for (const [field, ref] of refs) {
+        if (ref !== undefined && !(ref in cfg.upstreams)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", id, ...field.split(".")],
+            message: `unknown upstream '${ref}'`,
+          });
+        }
+      }
+    }
+    for (const [id, rb] of Object.entries(cfg.runbooks)) {
+      rb.steps.forEach((s, i) => {
+        const path = ["runbooks", id, "steps", i];
+        if (
+          s.action === "set_mode" &&
+          s.scope === "route" &&
+          (!s.target || !(s.target in cfg.routes))
+        )
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "target"],
+            message: `unknown route '${s.target ?? ""}'`,
+          });
+        if (
+          (s.action === "force_breaker" || s.action === "shift_weight") &&
+          !(s.upstream in cfg.upstreams)
+        )
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "upstream"],
+            message: `unknown upstream '${s.upstream}'`,
+          });
+        if (s.action === "shift_traffic" && !(s.route in cfg.routes))
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "route"],
+            message: `unknown route '${s.route}'`,
+          });
+      });
+    }
+  });
+
+/** The config as written (defaults optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The config after validation, with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type GatewayConfig = Config["gateway"];
+export type RouteConfig = Config["routes"][string];
+export type UpstreamConfig = Config["upstreams"][string];
+export type EndpointConfig = UpstreamConfig["endpoints"][string];
+export type CircuitBreakerConfig = z.output<typeof circuitBreakerSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;
+export type RetryBudgetConfig = z.output<typeof retryBudgetSchema>;
+export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
+export type BulkheadConfig = z.output<typeof bulkheadSchema>;
+export type RateLimitConfig = z.output<typeof rateLimitSchema>;
+export type RateLimitTierConfig = z.output<typeof rateLimitTierSchema>;
+export type OutlierConfig = z.output<typeof outlierSchema>;
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type FaultInjectionConfig = z.output<typeof faultInjectionSchema>;
+export type SloConfig = z.output<typeof sloSchema>;
+export type RunbookConfig = z.output<typeof runbookSchema>;
+export type RunbookStep = z.output<typeof runbookStepSchema>;
+export type ModeName = z.output<typeof modeSchema>;

@@ -1,0 +1,7 @@
+export * from "./ports";
+export * from "./outcome";
+export * from "./errors";
+export * from "./events";
+export * from "./config/index";
+export * from "./sli/buckets";
+export * from "./snapshot";

@@ -1,0 +1,2 @@
+export { FakeClock, flushMicrotasks } from "./fake-clock";
+export { SeededRandom, SequenceRandom } from "./seeded-random";
