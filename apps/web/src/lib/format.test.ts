@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import {
+  formatAgo,
+  formatBurn,
+  formatClock,
+  formatDateTime,
+  formatDuration,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatValue,
+} from "./format";
+
+describe("formatDuration", () => {
+  it.each([
+    [0, "0 ms"],
+    [850, "850 ms"],
+    [4200, "4.2 s"],
+    [5000, "5 s"],
+    [42_000, "42 s"],
+    [200_000, "3 min 20 s"],
+    [180_000, "3 min"],
+    [7_500_000, "2 h 5 min"],
+    [3 * 86_400_000 + 4 * 3_600_000, "3 d 4 h"],
+    [-2000, "-2 s"],
+  ])("%d ms → %s", (ms, text) => expect(formatDuration(ms)).toBe(text));
+
+  it("renders missing values as a dash", () => {
+    expect(formatDuration(undefined)).toBe("—");
+    expect(formatDuration(Number.NaN)).toBe("—");
+  });
+});
+
+describe("formatAgo", () => {
+  it("speaks relative to now", () => {
+    expect(formatAgo(1_000_000 - 12_000, 1_000_000)).toBe("12 s ago");
+    expect(formatAgo(1_000_000 + 180_000, 1_000_000)).toBe("in 3 min");
+    expect(formatAgo(1_000_000 - 300, 1_000_000)).toBe("just now");
+  });
+});
+
+describe("formatPercent", () => {
+  it("keeps precision where it matters", () => {
+    expect(formatPercent(62)).toBe("62%");
+    expect(formatPercent(2.345)).toBe("2.3%");
+    expect(formatPercent(0.04)).toBe("0.04%");
+    expect(formatPercent(0)).toBe("0%");
+    expect(formatPercent(0.999, { fraction: true, digits: 1 })).toBe("99.9%");
+    expect(formatPercent(null)).toBe("—");
+  });
+});
+
+describe("small formats", () => {
+  it("formats latency, rate, burn, clock and values", () => {
+    expect(formatMs(0.84)).toBe("0.8 ms");
+    expect(formatMs(42.4)).toBe("42 ms");
+    expect(formatMs(1250)).toBe("1.25 s");
+    expect(formatRate(0)).toBe("0");
+    expect(formatRate(12.5)).toBe("13");
+    expect(formatRate(2.46)).toBe("2.5");
+    expect(formatRate(1234)).toBe("1.2k");
+    expect(formatBurn(14.4)).toBe("14.4×");
+    expect(formatBurn(0.25)).toBe("0.3×");
+    expect(formatClock(Date.UTC(2026, 10, 23, 3, 4, 5))).toBe("03:04:05");
+    expect(formatDateTime(Date.UTC(2026, 10, 23, 3, 4, 5))).toBe("2026-11-23 03:04:05 UTC");
+    expect(formatValue(undefined)).toBe("(default)");
+    expect(formatValue({ a: 1 })).toBe('{"a":1}');
+  });
+});
