@@ -1,0 +1,3 @@
+export * from "./buckets";
+export * from "./recorder";
+export * from "./error-budget";
