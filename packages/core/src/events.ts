@@ -93,7 +93,14 @@ export type ResilienceEvent =
       reason: string;
     })
   | (Base & { type: "deadline.exceeded"; budgetMs: number })
-  | (Base & { type: "slo.burn"; route: string; longBurnRate: number; shortBurnRate: number; threshold: number; budgetRemaining: number })
+  | (Base & {
+      type: "slo.burn";
+      route: string;
+      longBurnRate: number;
+      shortBurnRate: number;
+      threshold: number;
+      budgetRemaining: number;
+    })
   | (Base & { type: "upstream.unavailable"; upstream: string; healthy: number; total: number })
   | (Base & { type: "config.applied"; revision: number })
   | (Base & { type: "config.refused"; revision: number; errors: string[] })
