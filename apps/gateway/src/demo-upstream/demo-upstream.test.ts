@@ -86,6 +86,7 @@ describe("healthy services", () => {
     });
     expect(first.status).toBe(200);
     expect(first.headers.connection).toBe("keep-alive");
+    expect(demo.stats("payments")).toMatchObject({ requests: 2, healthChecks: 1 });
     expect(first.json()).toMatchObject({
       service: "payments",
       method: "GET",

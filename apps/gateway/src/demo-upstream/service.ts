@@ -150,7 +150,8 @@ export class DemoService {
 
   private async handle(entry: Port, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
-    const count = countRequest(this.stats, method, entry.port);
+    const url = new URL(req.url ?? "/", "http://demo.invalid");
+    const count = countRequest(this.stats, method, entry.port, url.pathname === "/health");
     const body = await readBody(req);
     const behaviour = this.effective(entry);
     const fault = behaviour.drawFault();
@@ -206,7 +207,6 @@ export class DemoService {
         break;
     }
 
-    const url = new URL(req.url ?? "/", "http://demo.invalid");
     if (url.pathname === "/health") {
       this.send(res, 200, { status: "ok", service: this.name, port: entry.port });
       return;

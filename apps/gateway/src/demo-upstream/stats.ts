@@ -2,8 +2,10 @@ import type { Fault } from "./behaviour";
 
 /** What a demo service has seen since start or the last reset. */
 export interface ServiceStats {
-  /** Every request that reached the service, answered or not. */
+  /** Every request that reached the service, answered or not (health checks included). */
   requests: number;
+  /** Of those, requests for /health (a proxy's active health checks). */
+  healthChecks: number;
   byMethod: Record<string, number>;
   byPort: Record<string, number>;
   /** Status codes actually sent (a 304 counts as 304). */
@@ -13,15 +15,21 @@ export interface ServiceStats {
 }
 
 export function emptyStats(): ServiceStats {
-  return { requests: 0, byMethod: {}, byPort: {}, byStatus: {}, byFault: {} };
+  return { requests: 0, healthChecks: 0, byMethod: {}, byPort: {}, byStatus: {}, byFault: {} };
 }
 
 function bump<K extends string>(rec: Partial<Record<K, number>>, key: K): void {
   rec[key] = (rec[key] ?? 0) + 1;
 }
 
-export function countRequest(stats: ServiceStats, method: string, port: number): number {
+export function countRequest(
+  stats: ServiceStats,
+  method: string,
+  port: number,
+  health: boolean,
+): number {
   stats.requests++;
+  if (health) stats.healthChecks++;
   bump(stats.byMethod, method);
   bump(stats.byPort, String(port));
   return stats.requests;
