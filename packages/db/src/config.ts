@@ -1,0 +1,453 @@
+/**
+ * The control plane: bootstrap config ⊕ live operator overrides = the effective config, with
+ * one monotonically rising revision that the gateway polls. Every change happens in one
+ * IMMEDIATE transaction together with its audit row.
+ */
+import {
+  applyOverrides,
+  ConfigError,
+  getAtPath,
+  splitPath,
+  validateConfig,
+  type Config,
+  type ConfigIssue,
+  type ConfigOverride,
+  type ModeName,
+} from "@rg/core";
+import { and, asc, desc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
+import { appendAudit, fromJson, toJson } from "./audit";
+import { configBootstrap, controlState, overrides } from "./schema";
+import { writeTx, type Store } from "./store";
+
+export interface OverrideRow {
+  id: number;
+  path: string;
+  value: unknown;
+  actor: string;
+  role: string;
+  reason: string;
+  requestId: string | null;
+  revision: number;
+  createdAt: number;
+  expiresAt: number | null;
+  endedAt: number | null;
+  endedBy: string | null;
+  endReason: string | null;
+}
+
+export type EffectiveConfig =
+  | { revision: number; config: Config; overrides: OverrideRow[] }
+  | { revision: number; issues: ConfigIssue[] };
+
+export type ChangeResult =
+  | { ok: true; revision: number; before: unknown; after: unknown }
+  | { ok: false; issues: ConfigIssue[] };
+
+const revisionStmts = new WeakMap<Store, { read: () => number }>();
+
+/** The current config revision: one primary-key read of a single-row table. */
+export function currentRevision(store: Store): number {
+  let s = revisionStmts.get(store);
+  if (!s) {
+    const stmt = store.sqlite.prepare("SELECT revision FROM control_state WHERE id = 1").pluck();
+    s = { read: () => (stmt.get() as number | undefined) ?? 0 };
+    revisionStmts.set(store, s);
+  }
+  return s.read();
+}
+
+/** Raise the revision; call inside a write transaction. */
+export function bumpRevision(store: Store, now: number): number {
+  const r = store.db
+    .update(controlState)
+    .set({ revision: sqlIncrement(), updatedAt: now })
+    .where(eq(controlState.id, 1))
+    .returning({ revision: controlState.revision })
+    .get();
+  if (r) return r.revision;
+  // The row is created by a migration; recreate it if someone removed it.
+  store.db.insert(controlState).values({ id: 1, revision: 1, updatedAt: now }).run();
+  return 1;
+}
+
+const sqlIncrement = () => sql`${controlState.revision} + 1`;
+
+function toOverrideRow(r: typeof overrides.$inferSelect): OverrideRow {
+  return {
+    id: r.id,
+    path: r.path,
+    value: fromJson(r.valueJson),
+    actor: r.actor,
+    role: r.role,
+    reason: r.reason,
+    requestId: r.requestId,
+    revision: r.revision,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    endedAt: r.endedAt,
+    endedBy: r.endedBy,
+    endReason: r.endReason,
+  };
+}
+
+function latestBootstrap(store: Store): { input: unknown; source: string } | undefined {
+  const row = store.db
+    .select()
+    .from(configBootstrap)
+    .orderBy(desc(configBootstrap.id))
+    .limit(1)
+    .get();
+  return row ? { input: JSON.parse(row.inputJson) as unknown, source: row.source } : undefined;
+}
+
+function liveOverrides(store: Store, now: number): OverrideRow[] {
+  return store.db
+    .select()
+    .from(overrides)
+    .where(
+      and(isNull(overrides.endedAt), or(isNull(overrides.expiresAt), gt(overrides.expiresAt, now))),
+    )
+    .orderBy(asc(overrides.revision), asc(overrides.id))
+    .all()
+    .map(toOverrideRow);
+}
+
+const asOverrides = (rows: readonly OverrideRow[]): ConfigOverride[] =>
+  rows.map((r) => ({ path: r.path, value: r.value }));
+
+/**
+ * Store the bootstrap config as written (not the defaulted output, so overrides apply over
+ * what the operator wrote). Throws {@link ConfigError} listing every `path: reason` when
+ * invalid. Raises the revision only when the input differs from the last bootstrap.
+ */
+export function seedBootstrapConfig(
+  store: Store,
+  input: unknown,
+  source: string,
+  now = Date.now(),
+): { revision: number; changed: boolean } {
+  const v = validateConfig(input);
+  if (!v.ok) throw new ConfigError(v.issues);
+  const json = JSON.stringify(input);
+  return writeTx(store, () => {
+    const last = store.db
+      .select({ inputJson: configBootstrap.inputJson })
+      .from(configBootstrap)
+      .orderBy(desc(configBootstrap.id))
+      .limit(1)
+      .get();
+    if (last?.inputJson === json) return { revision: currentRevision(store), changed: false };
+    const revision = bumpRevision(store, now);
+    store.db.insert(configBootstrap).values({ inputJson: json, source, revision, at: now }).run();
+    appendAudit(store, {
+      actor: "system",
+      role: "system",
+      action: "config.bootstrap",
+      target: source,
+      reason: last ? "bootstrap config changed" : "initial bootstrap config",
+      at: now,
+    });
+    return { revision, changed: true };
+  });
+}
+
+/** Bootstrap ⊕ live (unexpired, not cleared) overrides in revision order, validated. */
+export function effectiveConfig(store: Store, nowWall = Date.now()): EffectiveConfig {
+  // One read transaction, so the revision matches the rows read.
+  return store.sqlite.transaction(() => {
+    const revision = currentRevision(store);
+    const boot = latestBootstrap(store);
+    if (!boot) return { revision, issues: [{ path: "", message: "no bootstrap config stored" }] };
+    const live = liveOverrides(store, nowWall);
+    const r = applyOverrides(boot.input, asOverrides(live));
+    return r.ok ? { revision, config: r.config, overrides: live } : { revision, issues: r.issues };
+  })();
+}
+
+export interface SetOverrideInput {
+  path: string;
+  /** New value; `undefined` removes the key so the schema default applies. */
+  value: unknown;
+  actor: string;
+  role: string;
+  reason: string;
+  ttlMs?: number;
+  requestId?: string;
+  /** Audit action name. Default "override.set". */
+  action?: string;
+  now?: number;
+}
+
+function checkCommon(path: string, reason: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  try {
+    splitPath(path);
+  } catch (e) {
+    issues.push({ path, message: (e as Error).message });
+  }
+  if (reason.trim() === "") issues.push({ path: "reason", message: "a reason is required" });
+  return issues;
+}
+
+/**
+ * Add an override in one IMMEDIATE transaction: validate the effective config with it; when
+ * invalid, record a refused audit row and change nothing else; otherwise supersede the live
+ * override at the same path, insert this one, raise the revision and append the audit row.
+ */
+export function setOverride(store: Store, input: SetOverrideInput): ChangeResult {
+  const now = input.now ?? Date.now();
+  const action = input.action ?? "override.set";
+  const pre = checkCommon(input.path, input.reason);
+  if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
+    pre.push({ path: "ttlMs", message: "must be a positive number of ms" });
+  if (pre.length > 0) return { ok: false, issues: pre };
+  return writeTx(store, () => {
+    const boot = latestBootstrap(store);
+    if (!boot) return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
+    const live = liveOverrides(store, now);
+    const current = applyOverrides(boot.input, asOverrides(live));
+    const before = current.ok ? getAtPath(current.config, input.path) : undefined;
+    const others = live.filter((o) => o.path !== input.path);
+    const next = applyOverrides(boot.input, [
+      ...asOverrides(others),
+      { path: input.path, value: input.value },
+    ]);
+    if (!next.ok) {
+      appendAudit(store, {
+        actor: input.actor,
+        role: input.role,
+        action,
+        target: input.path,
+        before,
+        after: input.value,
+        reason: input.reason,
+        requestId: input.requestId,
+        outcome: "refused",
+        at: now,
+      });
+      return { ok: false, issues: next.issues };
+    }
+    const after = getAtPath(next.config, input.path);
+    const revision = bumpRevision(store, now);
+    store.db
+      .update(overrides)
+      .set({ endedAt: now, endedBy: input.actor, endReason: "superseded" })
+      .where(and(eq(overrides.path, input.path), isNull(overrides.endedAt)))
+      .run();
+    store.db
+      .insert(overrides)
+      .values({
+        path: input.path,
+        valueJson: toJson(input.value),
+        actor: input.actor,
+        role: input.role,
+        reason: input.reason,
+        requestId: input.requestId ?? null,
+        revision,
+        createdAt: now,
+        expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
+      })
+      .run();
+    appendAudit(store, {
+      actor: input.actor,
+      role: input.role,
+      action,
+      target: input.path,
+      before,
+      after,
+      reason: input.reason,
+      requestId: input.requestId,
+      at: now,
+    });
+    return { ok: true, revision, before, after };
+  });
+}
+
+export interface ClearOverrideInput {
+  path: string;
+  actor: string;
+  role: string;
+  reason: string;
+  requestId?: string;
+  action?: string;
+  now?: number;
+}
+
+/** End the live override at `path` (same rules as {@link setOverride}). */
+export function clearOverride(store: Store, input: ClearOverrideInput): ChangeResult {
+  const now = input.now ?? Date.now();
+  const action = input.action ?? "override.cleared";
+  const pre = checkCommon(input.path, input.reason);
+  if (pre.length > 0) return { ok: false, issues: pre };
+  return writeTx(store, () => {
+    const boot = latestBootstrap(store);
+    if (!boot) return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
+    const live = liveOverrides(store, now);
+    if (!live.some((o) => o.path === input.path))
+      return {
+        ok: false,
+        issues: [{ path: input.path, message: "no live override at this path" }],
+      };
+    const current = applyOverrides(boot.input, asOverrides(live));
+    const before = current.ok ? getAtPath(current.config, input.path) : undefined;
+    const next = applyOverrides(boot.input, asOverrides(live.filter((o) => o.path !== input.path)));
+    if (!next.ok) {
+      appendAudit(store, {
+        actor: input.actor,
+        role: input.role,
+        action,
+        target: input.path,
+        before,
+        reason: input.reason,
+        requestId: input.requestId,
+        outcome: "refused",
+        at: now,
+      });
+      return { ok: false, issues: next.issues };
+    }
+    const after = getAtPath(next.config, input.path);
+    const revision = bumpRevision(store, now);
+    store.db
+      .update(overrides)
+      .set({ endedAt: now, endedBy: input.actor, endReason: "cleared" })
+      .where(and(eq(overrides.path, input.path), isNull(overrides.endedAt)))
+      .run();
+    appendAudit(store, {
+      actor: input.actor,
+      role: input.role,
+      action,
+      target: input.path,
+      before,
+      after,
+      reason: input.reason,
+      requestId: input.requestId,
+      at: now,
+    });
+    return { ok: true, revision, before, after };
+  });
+}
+
+/**
+ * Live overrides in revision order; with `includeExpired`, every override ever written
+ * (cleared, superseded and expired too), newest first.
+ */
+export function listOverrides(
+  store: Store,
+  opts: { includeExpired?: boolean; now?: number; limit?: number } = {},
+): OverrideRow[] {
+  const now = opts.now ?? Date.now();
+  if (!opts.includeExpired) return liveOverrides(store, now);
+  return store.db
+    .select()
+    .from(overrides)
+    .orderBy(desc(overrides.id))
+    .limit(opts.limit ?? 500)
+    .all()
+    .map(toOverrideRow);
+}
+
+/**
+ * Mark overrides whose TTL elapsed as ended and raise the revision, so a gateway polling the
+ * revision notices the expiry. Takes the write lock only when something expired.
+ */
+export function expireOverrides(
+  store: Store,
+  now = Date.now(),
+): { expired: number; revision: number } {
+  const due = () =>
+    store.db
+      .select()
+      .from(overrides)
+      .where(and(isNull(overrides.endedAt), lte(overrides.expiresAt, now)))
+      .all();
+  if (due().length === 0) return { expired: 0, revision: currentRevision(store) };
+  return writeTx(store, () => {
+    const rows = due();
+    if (rows.length === 0) return { expired: 0, revision: currentRevision(store) };
+    const revision = bumpRevision(store, now);
+    for (const r of rows) {
+      store.db
+        .update(overrides)
+        .set({ endedAt: r.expiresAt ?? now, endedBy: "system", endReason: "expired" })
+        .where(eq(overrides.id, r.id))
+        .run();
+      appendAudit(store, {
+        actor: "system",
+        role: "system",
+        action: "override.expired",
+        target: r.path,
+        before: fromJson(r.valueJson),
+        reason: `set by ${r.actor} (${r.reason}); time to live elapsed`,
+        at: now,
+      });
+    }
+    return { expired: rows.length, revision };
+  });
+}
+
+/** The earliest expiry of a live override after `now`, if any. */
+export function nextExpiryAt(store: Store, now = Date.now()): number | undefined {
+  const r = store.db
+    .select({ at: overrides.expiresAt })
+    .from(overrides)
+    .where(and(isNull(overrides.endedAt), gt(overrides.expiresAt, now)))
+    .orderBy(asc(overrides.expiresAt))
+    .limit(1)
+    .get();
+  return r?.at ?? undefined;
+}
+
+export interface SetModeInput {
+  scope: "gateway" | "route";
+  /** Route id (required for scope "route"). */
+  target?: string;
+  mode: ModeName;
+  actor: string;
+  role: string;
+  reason: string;
+  ttlMs?: number;
+  requestId?: string;
+  now?: number;
+}
+
+export const modePath = (scope: "gateway" | "route", target?: string): string =>
+  scope === "gateway" ? "gateway.mode" : `routes.${target ?? ""}.mode`;
+
+/** Modes are overrides at `gateway.mode` or `routes.<id>.mode`. */
+export function setMode(store: Store, input: SetModeInput): ChangeResult {
+  if (input.scope === "route" && !input.target)
+    return { ok: false, issues: [{ path: "target", message: "a route id is required" }] };
+  return setOverride(store, {
+    path: modePath(input.scope, input.target),
+    value: input.mode,
+    actor: input.actor,
+    role: input.role,
+    reason: input.reason,
+    action: "mode.set",
+    ...(input.ttlMs !== undefined ? { ttlMs: input.ttlMs } : {}),
+    ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+    ...(input.now !== undefined ? { now: input.now } : {}),
+  });
+}
+
+export interface Modes {
+  gateway: ModeName;
+  routes: Record<string, ModeName>;
+}
+
+/** Modes from the effective config (from the bootstrap alone when overrides make it invalid). */
+export function readModes(store: Store, now = Date.now()): Modes {
+  const eff = effectiveConfig(store, now);
+  let config: Config | undefined;
+  if ("config" in eff) config = eff.config;
+  else {
+    const boot = latestBootstrap(store);
+    const v = boot ? validateConfig(boot.input) : undefined;
+    if (v?.ok) config = v.config;
+  }
+  if (!config) return { gateway: "normal", routes: {} };
+  return {
+    gateway: config.gateway.mode,
+    routes: Object.fromEntries(Object.entries(config.routes).map(([id, r]) => [id, r.mode])),
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * SLI buckets: per second per route × upstream, rolled up to minutes, read back as chart-ready
+ * series and per-key summaries. Histograms are added inside SQLite (see sql-functions.ts).
+ */
+import { LATENCY_CELLS, percentileFromCells, type SliBucket } from "@rg/core";
+import type Database from "better-sqlite3";
+import { parseCells } from "./sql-functions";
+import { writeTx, type Store } from "./store";
+
+const COUNT_COLUMNS = [
+  "success",
+  "http_5xx",
+  "connect_error",
+  "timeout",
+  "rate_limited",
+  "client_error",
+  "rejected",
+  "retries",
+  "fallbacks",
+  "slow",
+] as const;
+
+const upsertSql = (table: string) =>
+  `INSERT INTO ${table} (start, route, upstream, ${COUNT_COLUMNS.join(", ")}, latency)
+   VALUES (${new Array(COUNT_COLUMNS.length + 4).fill("?").join(", ")})
+   ON CONFLICT(route, upstream, start) DO UPDATE SET
+   ${COUNT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")},
+   latency = rg_add_cells(latency, excluded.latency)`;
+
+export const SLI_UPSERT_SQL = upsertSql("sli_seconds");
+
+export function bucketParams(b: SliBucket): unknown[] {
+  const c = b.counts;
+  return [
+    b.start,
+    b.route,
+    b.upstream,
+    c.success,
+    c.http_5xx,
+    c.connect_error,
+    c.timeout,
+    c.rate_limited,
+    c.client_error,
+    b.rejected,
+    b.retries,
+    b.fallbacks,
+    b.slow,
+    JSON.stringify(b.latency),
+  ];
+}
+
+const stmtCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+export function prepared(store: Store, sqlText: string): Database.Statement {
+  let m = stmtCache.get(store.sqlite);
+  if (!m) stmtCache.set(store.sqlite, (m = new Map()));
+  let s = m.get(sqlText);
+  if (!s) m.set(sqlText, (s = store.sqlite.prepare(sqlText)));
+  return s;
+}
+
+/** Upsert-add second buckets: a second that arrives twice is summed, not replaced. */
+export function writeSliBuckets(store: Store, buckets: readonly SliBucket[]): number {
+  if (buckets.length === 0) return 0;
+  const stmt = prepared(store, SLI_UPSERT_SQL);
+  return writeTx(store, () => {
+    for (const b of buckets) stmt.run(...bucketParams(b));
+    return buckets.length;
+  });
+}
+
+const MINUTE = 60_000;
+const ROLLUP_KEY = "rollup_minutes_upto";
+/** Minutes before the watermark recomputed on each roll-up, to take in late seconds. */
+const ROLLUP_SLACK_MS = 2 * MINUTE;
+
+/**
+ * Sum completed seconds (before the minute holding `uptoWallMs`) into the minute table.
+ * Idempotent: each minute is recomputed from its seconds and replaced, never added twice.
+ */
+export function rollupMinutes(
+  store: Store,
+  uptoWallMs: number,
+): { minutes: number; from: number; to: number } {
+  const to = Math.floor(uptoWallMs / MINUTE) * MINUTE;
+  return writeTx(store, () => {
+    const mark = prepared(store, "SELECT value FROM store_meta WHERE key = ?")
+      .pluck()
+      .get(ROLLUP_KEY) as number | undefined;
+    let from: number;
+    if (mark === undefined) {
+      const min = prepared(store, "SELECT min(start) FROM sli_seconds").pluck().get() as
+        number | null;
+      if (min === null) return { minutes: 0, from: to, to };
+      from = Math.floor(min / MINUTE) * MINUTE;
+    } else from = Math.max(0, mark - ROLLUP_SLACK_MS);
+    if (to <= from) return { minutes: 0, from, to };
+    const r = prepared(
+      store,
+      `INSERT INTO sli_minutes (start, route, upstream, ${COUNT_COLUMNS.join(", ")}, latency)
+       SELECT (start / ${MINUTE}) * ${MINUTE} AS m, route, upstream,
+         ${COUNT_COLUMNS.map((c) => `sum(${c})`).join(", ")}, rg_sum_cells(latency)
+       FROM sli_seconds WHERE start >= ? AND start < ?
+       GROUP BY m, route, upstream
+       ON CONFLICT(route, upstream, start) DO UPDATE SET
+       ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, latency = excluded.latency`,
+    ).run(from, to);
+    prepared(
+      store,
+      "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+    ).run(ROLLUP_KEY, to);
+    return { minutes: r.changes, from, to };
+  });
+}
+
+export interface RetentionOptions {
+  now?: number;
+  secondsKeepMs?: number;
+  minutesKeepMs?: number;
+  eventsKeepMs?: number;
+  /** Rows deleted per statement; each batch is its own short transaction. */
+  batchSize?: number;
+}
+
+export interface RetentionResult {
+  events: number;
+  sliSeconds: number;
+  sliMinutes: number;
+}
+
+function deleteBefore(
+  store: Store,
+  table: string,
+  column: string,
+  before: number,
+  batch: number,
+): number {
+  const stmt = prepared(
+    store,
+    `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`,
+  );
+  let total = 0;
+  for (;;) {
+    const n = writeTx(store, () => stmt.run(before, batch).changes);
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+/** Delete old rows in small batches so no write lock is held for long. */
+export function runRetention(store: Store, opts: RetentionOptions = {}): RetentionResult {
+  const now = opts.now ?? Date.now();
+  const batch = Math.max(1, opts.batchSize ?? 5000);
+  return {
+    events: deleteBefore(
+      store,
+      "events",
+      "at",
+      now - (opts.eventsKeepMs ?? 30 * 86_400_000),
+      batch,
+    ),
+    sliSeconds: deleteBefore(
+      store,
+      "sli_seconds",
+      "start",
+      now - (opts.secondsKeepMs ?? 6 * 3_600_000),
+      batch,
+    ),
+    sliMinutes: deleteBefore(
+      store,
+      "sli_minutes",
+      "start",
+      now - (opts.minutesKeepMs ?? 30 * 86_400_000),
+      batch,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+// ---------------------------------------------------------------------------------------------
+
+export interface SliTotals {
+  total: number;
+  success: number;
+  http5xx: number;
+  connectError: number;
+  timeout: number;
+  rateLimited: number;
+  clientError: number;
+  rejected: number;
+  retries: number;
+  fallbacks: number;
+  slow: number;
+  /** (5xx + connect errors + timeouts) / total; 0 when there was no traffic. */
+  errorRate: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface SliPoint extends SliTotals {
+  /** Start of the step, wall ms. */
+  t: number;
+}
+
+export interface SliSummaryRow extends SliTotals {
+  key: string;
+  /** Requests per second over the range. */
+  rps: number;
+}
+
+interface AggRow {
+  success: number;
+  http_5xx: number;
+  connect_error: number;
+  timeout: number;
+  rate_limited: number;
+  client_error: number;
+  rejected: number;
+  retries: number;
+  fallbacks: number;
+  slow: number;
+  latency: string | null;
+}
+
+function totalsOf(r: AggRow | undefined): SliTotals {
+  const cells = r ? parseCells(r.latency) : new Array<number>(LATENCY_CELLS).fill(0);
+  const g = (k: keyof Omit<AggRow, "latency">) => (r ? Number(r[k] ?? 0) : 0);
+  const total =
+    g("success") +
+    g("http_5xx") +
+    g("connect_error") +
+    g("timeout") +
+    g("rate_limited") +
+    g("client_error");
+  const failures = g("http_5xx") + g("connect_error") + g("timeout");
+  return {
+    total,
+    success: g("success"),
+    http5xx: g("http_5xx"),
+    connectError: g("connect_error"),
+    timeout: g("timeout"),
+    rateLimited: g("rate_limited"),
+    clientError: g("client_error"),
+    rejected: g("rejected"),
+    retries: g("retries"),
+    fallbacks: g("fallbacks"),
+    slow: g("slow"),
+    errorRate: total === 0 ? 0 : failures / total,
+    p50: percentileFromCells(cells, 50),
+    p95: percentileFromCells(cells, 95),
+    p99: percentileFromCells(cells, 99),
+  };
+}
+
+/** Ranges up to this length are read from second buckets; longer ones from minutes. */
+export const SECONDS_RANGE_LIMIT_MS = 2 * 3_600_000;
+const MAX_POINTS = 2000;
+const DEFAULT_POINTS = 300;
+
+function pickTable(from: number, to: number): { table: string; unit: number } {
+  return to - from <= SECONDS_RANGE_LIMIT_MS
+    ? { table: "sli_seconds", unit: 1000 }
+    : { table: "sli_minutes", unit: MINUTE };
+}
+
+function filters(q: { route?: string; upstream?: string }): { sql: string; params: string[] } {
+  let s = "";
+  const params: string[] = [];
+  if (q.route !== undefined) {
+    s += " AND route = ?";
+    params.push(q.route);
+  }
+  if (q.upstream !== undefined) {
+    s += " AND upstream = ?";
+    params.push(q.upstream);
+  }
+  return { sql: s, params };
+}
+
+const SUMS = `${COUNT_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}, rg_sum_cells(latency) AS latency`;
+
+export interface SliSeriesQuery {
+  route?: string;
+  upstream?: string;
+  from: number;
+  to: number;
+  /** Step between points (rounded up to the table's granularity). Default: ~300 points. */
+  stepMs?: number;
+}
+
+/**
+ * Chart-ready points from `from` (inclusive) to `to` (exclusive), one per step, gaps filled
+ * with zeros. Ranges ≤ 2 h read second buckets, longer ones minute roll-ups.
+ */
+export function readSliSeries(store: Store, q: SliSeriesQuery): SliPoint[] {
+  if (!(q.to > q.from)) return [];
+  const { table, unit } = pickTable(q.from, q.to);
+  const range = q.to - q.from;
+  let step = q.stepMs ?? range / DEFAULT_POINTS;
+  step = Math.max(unit, Math.ceil(step / unit) * unit);
+  if (range / step > MAX_POINTS) step = Math.ceil(range / MAX_POINTS / unit) * unit;
+  const f = filters(q);
+  const rows = prepared(
+    store,
+    `SELECT (start / ${step}) * ${step} AS t, ${SUMS} FROM ${table}
+     WHERE start >= ? AND start < ?${f.sql} GROUP BY t ORDER BY t`,
+  ).all(q.from, q.to, ...f.params) as (AggRow & { t: number })[];
+  const byT = new Map(rows.map((r) => [r.t, r]));
+  const out: SliPoint[] = [];
+  for (let t = Math.floor(q.from / step) * step; t < q.to; t += step)
+    out.push({ t, ...totalsOf(byT.get(t)) });
+  return out;
+}
+
+export interface SliSummaryQuery {
+  from: number;
+  to: number;
+  groupBy: "route" | "upstream";
+  route?: string;
+  upstream?: string;
+}
+
+/** Totals, error rate, percentiles and rps per route or per upstream over a range. */
+export function readSliSummary(store: Store, q: SliSummaryQuery): SliSummaryRow[] {
+  if (!(q.to > q.from)) return [];
+  const { table } = pickTable(q.from, q.to);
+  const key = q.groupBy === "route" ? "route" : "upstream";
+  const f = filters(q);
+  const rows = prepared(
+    store,
+    `SELECT ${key} AS key, ${SUMS} FROM ${table}
+     WHERE start >= ? AND start < ?${f.sql} GROUP BY ${key} ORDER BY ${key}`,
+  ).all(q.from, q.to, ...f.params) as (AggRow & { key: string })[];
+  const seconds = (q.to - q.from) / 1000;
+  return rows.map((r) => {
+    const t = totalsOf(r);
+    return { key: r.key, ...t, rps: t.total / seconds };
+  });
+}
