@@ -417,6 +417,14 @@ export const modePath = (scope: "gateway" | "route", target?: string): string =>
 export function setMode(store: Store, input: SetModeInput): ChangeResult {
   if (input.scope === "route" && !input.target)
     return { ok: false, issues: [{ path: "target", message: "a route id is required" }] };
+  if (input.scope === "route") {
+    const eff = effectiveConfig(store, input.now);
+    if ("config" in eff && !(input.target! in eff.config.routes))
+      return {
+        ok: false,
+        issues: [{ path: "target", message: `unknown route '${input.target}'` }],
+      };
+  }
   return setOverride(store, {
     path: modePath(input.scope, input.target),
     value: input.mode,

@@ -1,0 +1,276 @@
+import { ConfigError } from "@rg/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  clearOverride,
+  currentRevision,
+  dataVersion,
+  effectiveConfig,
+  expireOverrides,
+  listOverrides,
+  nextExpiryAt,
+  queryAudit,
+  readModes,
+  seedBootstrapConfig,
+  setMode,
+  setOverride,
+} from "../src/index";
+import { bootstrapInput, tempStore, type TempStore } from "./helpers";
+
+let t: TempStore;
+beforeEach(() => {
+  t = tempStore();
+});
+afterEach(() => t.cleanup());
+
+const actor = { actor: "alice", role: "operator" };
+
+describe("opening", () => {
+  it("migrates an empty file, creating its folder, in WAL mode with the revision row", () => {
+    const names = (
+      t.store.sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table','trigger') ORDER BY name")
+        .pluck()
+        .all() as string[]
+    ).filter((n) => !n.startsWith("sqlite_"));
+    for (const n of [
+      "audit",
+      "audit_no_delete",
+      "audit_no_update",
+      "config_bootstrap",
+      "control_state",
+      "events",
+      "incidents",
+      "incident_notes",
+      "instances",
+      "overrides",
+      "runbook_runs",
+      "runbook_steps",
+      "sli_minutes",
+      "sli_seconds",
+      "user",
+      "session",
+      "account",
+      "verification",
+    ])
+      expect(names).toContain(n);
+    expect(t.store.sqlite.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(t.store.sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(t.store.sqlite.pragma("busy_timeout", { simple: true })).toBe(5000);
+    expect(currentRevision(t.store)).toBe(0);
+  });
+
+  it("reopens an existing file without re-applying migrations", () => {
+    seedBootstrapConfig(t.store, bootstrapInput(), "test.yaml");
+    const again = t.reopen();
+    expect(currentRevision(again)).toBe(1);
+  });
+
+  it("data_version changes when another connection writes", () => {
+    const other = t.reopen();
+    const v0 = dataVersion(t.store);
+    seedBootstrapConfig(other, bootstrapInput(), "test.yaml");
+    expect(dataVersion(t.store)).not.toBe(v0);
+  });
+});
+
+describe("bootstrap config", () => {
+  it("stores the raw input and raises the revision only when it changed", () => {
+    expect(seedBootstrapConfig(t.store, bootstrapInput(), "a.yaml").revision).toBe(1);
+    expect(seedBootstrapConfig(t.store, bootstrapInput(), "a.yaml")).toEqual({
+      revision: 1,
+      changed: false,
+    });
+    const changed = bootstrapInput();
+    (changed.gateway as Record<string, unknown>).mode = "degraded";
+    expect(seedBootstrapConfig(t.store, changed, "a.yaml").revision).toBe(2);
+    const eff = effectiveConfig(t.store);
+    expect("config" in eff && eff.config.gateway.mode).toBe("degraded");
+  });
+
+  it("throws a ConfigError listing every path: reason and stores nothing", () => {
+    const bad = bootstrapInput();
+    (bad.routes as Record<string, Record<string, unknown>>).payments!.upstream = "nope";
+    (bad.gateway as Record<string, unknown>).mode = "sideways";
+    let err: unknown;
+    try {
+      seedBootstrapConfig(t.store, bad, "bad.yaml");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const paths = (err as ConfigError).issues.map((i) => i.path);
+    expect(paths).toContain("gateway.mode");
+    expect(currentRevision(t.store)).toBe(0);
+    expect("issues" in effectiveConfig(t.store)).toBe(true);
+  });
+});
+
+describe("overrides", () => {
+  beforeEach(() => {
+    seedBootstrapConfig(t.store, bootstrapInput(), "test.yaml");
+  });
+
+  it("applies an override over the bootstrap and audits before/after", () => {
+    const r = setOverride(t.store, {
+      path: "routes.payments.retry.maxAttempts",
+      value: 5,
+      ...actor,
+      reason: "flaky upstream",
+      requestId: "req-1",
+    });
+    expect(r).toEqual({ ok: true, revision: 2, before: 3, after: 5 });
+    const eff = effectiveConfig(t.store);
+    if (!("config" in eff)) throw new Error("expected a config");
+    expect(eff.revision).toBe(2);
+    expect(eff.config.routes.payments!.retry.maxAttempts).toBe(5);
+    expect(eff.overrides.map((o) => o.path)).toEqual(["routes.payments.retry.maxAttempts"]);
+    const a = queryAudit(t.store, { action: "override.set" }).rows;
+    expect(a).toHaveLength(1);
+    expect(a[0]).toMatchObject({
+      actor: "alice",
+      role: "operator",
+      target: "routes.payments.retry.maxAttempts",
+      before: 3,
+      after: 5,
+      reason: "flaky upstream",
+      requestId: "req-1",
+      outcome: "applied",
+    });
+  });
+
+  it("refuses an invalid value: no override, no revision change, a refused audit row", () => {
+    const before = t.store.sqlite.prepare("SELECT count(*) FROM overrides").pluck().get();
+    const r = setOverride(t.store, {
+      path: "routes.payments.retry.maxAttempts",
+      value: 99,
+      ...actor,
+      reason: "too many",
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues[0]!.path).toBe("routes.payments.retry.maxAttempts");
+    expect(currentRevision(t.store)).toBe(1);
+    expect(t.store.sqlite.prepare("SELECT count(*) FROM overrides").pluck().get()).toBe(before);
+    const eff = effectiveConfig(t.store);
+    expect("config" in eff && eff.config.routes.payments!.retry.maxAttempts).toBe(3);
+    const audit = queryAudit(t.store, { target: "routes.payments.retry.maxAttempts" }).rows;
+    expect(audit.map((a) => a.outcome)).toEqual(["refused"]);
+  });
+
+  it("refuses a missing reason and a malformed path without touching the store", () => {
+    const r1 = setOverride(t.store, {
+      path: "gateway.mode",
+      value: "degraded",
+      ...actor,
+      reason: " ",
+    });
+    const r2 = setOverride(t.store, {
+      path: "gateway..mode",
+      value: "degraded",
+      ...actor,
+      reason: "x",
+    });
+    expect(r1.ok || r2.ok).toBe(false);
+    expect(currentRevision(t.store)).toBe(1);
+    expect(queryAudit(t.store, { action: "override.set" }).rows).toHaveLength(0);
+  });
+
+  it("a new value at the same path supersedes the old one", () => {
+    setOverride(t.store, { path: "gateway.mode", value: "degraded", ...actor, reason: "a" });
+    const r = setOverride(t.store, {
+      path: "gateway.mode",
+      value: "read_only",
+      ...actor,
+      reason: "b",
+    });
+    expect(r).toMatchObject({ ok: true, before: "degraded", after: "read_only" });
+    expect(listOverrides(t.store).map((o) => o.value)).toEqual(["read_only"]);
+    expect(listOverrides(t.store, { includeExpired: true }).map((o) => o.endReason)).toEqual([
+      null,
+      "superseded",
+    ]);
+  });
+
+  it("clears an override back to the bootstrap value", () => {
+    setOverride(t.store, { path: "gateway.mode", value: "degraded", ...actor, reason: "a" });
+    const r = clearOverride(t.store, { path: "gateway.mode", ...actor, reason: "recovered" });
+    expect(r).toEqual({ ok: true, revision: 3, before: "degraded", after: "normal" });
+    expect(readModes(t.store).gateway).toBe("normal");
+    expect(clearOverride(t.store, { path: "gateway.mode", ...actor, reason: "again" }).ok).toBe(
+      false,
+    );
+    expect(currentRevision(t.store)).toBe(3);
+  });
+
+  it("modes are overrides; an unknown route is refused", () => {
+    expect(
+      setMode(t.store, {
+        scope: "route",
+        target: "search",
+        mode: "read_only",
+        ...actor,
+        reason: "x",
+      }),
+    ).toMatchObject({ ok: true, before: "normal", after: "read_only" });
+    expect(
+      setMode(t.store, { scope: "route", target: "ghost", mode: "degraded", ...actor, reason: "x" })
+        .ok,
+    ).toBe(false);
+    setMode(t.store, { scope: "gateway", mode: "degraded", ...actor, reason: "x" });
+    expect(readModes(t.store)).toEqual({
+      gateway: "degraded",
+      routes: { payments: "normal", search: "read_only" },
+    });
+    expect(queryAudit(t.store, { action: "mode.set" }).rows).toHaveLength(2);
+  });
+
+  it("expired overrides drop out, and expireOverrides raises the revision once", () => {
+    const now = 1_000_000;
+    setOverride(t.store, {
+      path: "gateway.mode",
+      value: "degraded",
+      ...actor,
+      reason: "maintenance",
+      ttlMs: 60_000,
+      now,
+    });
+    setOverride(t.store, {
+      path: "routes.search.mode",
+      value: "read_only",
+      ...actor,
+      reason: "longer",
+      ttlMs: 120_000,
+      now,
+    });
+    expect(readModes(t.store, now + 59_999).gateway).toBe("degraded");
+    expect(nextExpiryAt(t.store, now)).toBe(now + 60_000);
+    const eff = effectiveConfig(t.store, now + 60_000);
+    expect("config" in eff && eff.config.gateway.mode).toBe("normal");
+    expect(expireOverrides(t.store, now + 59_000)).toEqual({ expired: 0, revision: 3 });
+    expect(expireOverrides(t.store, now + 60_000)).toEqual({ expired: 1, revision: 4 });
+    expect(expireOverrides(t.store, now + 61_000)).toEqual({ expired: 0, revision: 4 });
+    expect(nextExpiryAt(t.store, now + 61_000)).toBe(now + 120_000);
+    expect(listOverrides(t.store, { now: now + 61_000 }).map((o) => o.path)).toEqual([
+      "routes.search.mode",
+    ]);
+    expect(queryAudit(t.store, { action: "override.expired" }).rows[0]).toMatchObject({
+      actor: "system",
+      target: "gateway.mode",
+    });
+  });
+
+  it("an override that the bootstrap later invalidates is reported, not applied", () => {
+    setOverride(t.store, {
+      path: "routes.search.upstream",
+      value: "payments",
+      ...actor,
+      reason: "reroute",
+    });
+    const next = bootstrapInput();
+    delete (next.upstreams as Record<string, unknown>).payments;
+    delete (next.routes as Record<string, unknown>).payments;
+    seedBootstrapConfig(t.store, next, "test.yaml");
+    const eff = effectiveConfig(t.store);
+    expect("issues" in eff && eff.issues.map((i) => i.path)).toEqual(["routes.search.upstream"]);
+  });
+});
