@@ -1,0 +1,1 @@
+export { Deadline, attemptTimeoutMs } from "./deadline";
