@@ -19,8 +19,8 @@ import {
 /** Seconds kept per series: the longest window served by {@link SliRecorder.window}. */
 export const SLI_RING_SECONDS = 300;
 
-export type SliSpan = "1m" | "5m";
-const SPAN_SECONDS: Record<SliSpan, number> = { "1m": 60, "5m": 300 };
+export type SliSpan = "10s" | "1m" | "5m";
+const SPAN_SECONDS: Record<SliSpan, number> = { "10s": 10, "1m": 60, "5m": 300 };
 
 /** How one request finished, for {@link SliSeries.record}. */
 export interface SliSample {

@@ -1,0 +1,5 @@
+export * from "./types";
+export * from "./runtime";
+export * from "./route-pipeline";
+export * from "./upstream-runtime";
+export * from "./shift";
