@@ -208,7 +208,7 @@ export class CircuitBreaker {
       }
       return;
     }
-    const now = this.clock.now();
+    const now = this.rate.usesTime ? this.clock.now() : 0;
     // Both strategies see every call; the first to object gives the reason.
     const byRate = this.rate.onResult(outcome, now);
     const byStreak = this.consecutive.onResult(outcome);

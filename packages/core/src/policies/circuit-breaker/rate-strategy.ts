@@ -23,6 +23,11 @@ export class RateStrategy implements TripStrategy {
     this.label = windowLabel(config.window);
   }
 
+  /** Whether results need the current time (a count window does not; reading the clock costs). */
+  get usesTime(): boolean {
+    return this.window.config.type === "time";
+  }
+
   get windowLabel(): string {
     return this.label;
   }
