@@ -34,3 +34,11 @@ export function refetchMsFor(w: TimeWindow): number {
   if (w.ms <= 86_400_000) return 10_000;
   return 60_000;
 }
+
+/**
+ * The request's wall time for server components: they render once per request, so reading
+ * the clock there is stable, and the client continues from the same instant.
+ */
+export function requestTime(): number {
+  return Date.now();
+}
