@@ -9,5 +9,3 @@ export type {
 export type { TripStrategy } from "./strategy";
 export { RateStrategy } from "./rate-strategy";
 export { ConsecutiveStrategy } from "./consecutive-strategy";
-export { CountWindow, TimeWindow, createWindow, windowLabel } from "./sliding-window";
-export type { SlidingWindow, WindowConfig, WindowTotals } from "./sliding-window";
