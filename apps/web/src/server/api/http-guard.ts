@@ -1,0 +1,82 @@
+/**
+ * Checks in front of the tRPC HTTP endpoint, before any procedure runs:
+ * - only GET (queries) and POST (mutations); a GET naming a mutation is refused, so no state
+ *   changes through a link, an <img> or a prefetch;
+ * - POST bodies must be application/json (a cross-site form cannot send that without a CORS
+ *   preflight, which this server never answers);
+ * - POSTs must come from this origin: Origin must match the Host (or a trusted origin), or,
+ *   without Origin, Sec-Fetch-Site must say same-origin; cross-site fetches are refused outright.
+ */
+export type ProcedureKind = "query" | "mutation" | "subscription";
+
+export interface GuardOptions {
+  /** Path prefix of the endpoint, e.g. "/api/trpc". */
+  endpoint: string;
+  /** Kind of a procedure by its dotted path, undefined when unknown. */
+  kindOf: (path: string) => ProcedureKind | undefined;
+  /** Origins besides the request's own Host that may send mutations. */
+  trustedOrigins?: readonly string[];
+}
+
+function problem(status: number, title: string, extraHeaders: Record<string, string> = {}) {
+  return new Response(JSON.stringify({ type: "about:blank", title, status }), {
+    status,
+    headers: { "content-type": "application/problem+json", ...extraHeaders },
+  });
+}
+
+function procedurePaths(url: URL, endpoint: string): string[] {
+  const rest = url.pathname.startsWith(endpoint) ? url.pathname.slice(endpoint.length) : "";
+  return decodeURIComponent(rest.replace(/^\/+/, ""))
+    .split(",")
+    .filter((p) => p.length > 0);
+}
+
+function sameOrigin(req: Request, trusted: readonly string[]): boolean {
+  const origin = req.headers.get("origin");
+  if (origin !== null) {
+    if (origin === "null") return false;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      return false;
+    }
+    const host = req.headers.get("host");
+    if (host !== null && parsed.host === host) return true;
+    return trusted.some((t) => {
+      try {
+        return new URL(t).origin === parsed.origin;
+      } catch {
+        return false;
+      }
+    });
+  }
+  return req.headers.get("sec-fetch-site") === "same-origin";
+}
+
+/** A refusal Response, or null when the request may proceed to tRPC. */
+export function guardTrpcRequest(req: Request, opts: GuardOptions): Response | null {
+  const method = req.method.toUpperCase();
+  if (method !== "GET" && method !== "POST") {
+    return problem(405, "Method Not Allowed", { allow: "GET, POST" });
+  }
+  if (req.headers.get("sec-fetch-site") === "cross-site") {
+    return problem(403, "Cross-site requests are refused");
+  }
+  const paths = procedurePaths(new URL(req.url), opts.endpoint);
+  if (method === "GET") {
+    if (paths.some((p) => opts.kindOf(p) === "mutation")) {
+      return problem(405, "Mutations must be sent with POST", { allow: "POST" });
+    }
+    return null;
+  }
+  const contentType = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (contentType !== "application/json") {
+    return problem(415, "Send mutations as application/json");
+  }
+  if (!sameOrigin(req, opts.trustedOrigins ?? [])) {
+    return problem(403, "Cross-origin mutation refused");
+  }
+  return null;
+}

@@ -1,0 +1,108 @@
+/**
+ * The dashboard's view of SLI data: one place that adapts the store's summaries and series to
+ * what procedures return. Error rates are fractions (0–1), latencies ms, rates per second.
+ *
+ * "Requests" and "bad" follow the core's SLI definition (see `badRequests`): requests the
+ * gateway refused itself count too, and a request a fallback answered is not bad.
+ */
+import { badRequests, burnRate, errorBudget } from "@rg/core";
+import { readSliSeries, readSliSummary, type SliPoint, type Store } from "@rg/db";
+
+export interface SliTotals {
+  total: number;
+  bad: number;
+  errorRate: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+const EMPTY: SliTotals = { total: 0, bad: 0, errorRate: 0, rps: 0, p50: 0, p95: 0, p99: 0 };
+
+export function emptyTotals(): SliTotals {
+  return { ...EMPTY };
+}
+
+/** Totals per route or per upstream over [from, to). */
+export function totalsBy(
+  store: Store,
+  groupBy: "route" | "upstream",
+  from: number,
+  to: number,
+): Map<string, SliTotals> {
+  const out = new Map<string, SliTotals>();
+  const seconds = Math.max(1, (to - from) / 1000);
+  for (const row of readSliSummary(store, { from, to, groupBy })) {
+    const { total, bad } = requestsAndBad(row);
+    out.set(row.key, {
+      total,
+      bad,
+      errorRate: total > 0 ? bad / total : 0,
+      rps: total / seconds,
+      p50: row.p50,
+      p95: row.p95,
+      p99: row.p99,
+    });
+  }
+  return out;
+}
+
+type Counts = Pick<
+  SliPoint,
+  | "total"
+  | "success"
+  | "http5xx"
+  | "connectError"
+  | "timeout"
+  | "rateLimited"
+  | "clientError"
+  | "rejected"
+  | "fallbacks"
+>;
+
+export function requestsAndBad(p: Counts): { total: number; bad: number } {
+  const bad = badRequests({
+    counts: {
+      success: p.success,
+      http_5xx: p.http5xx,
+      connect_error: p.connectError,
+      timeout: p.timeout,
+      rate_limited: p.rateLimited,
+      client_error: p.clientError,
+    },
+    rejected: p.rejected,
+    fallbacks: p.fallbacks,
+  });
+  return { total: p.total + p.rejected, bad };
+}
+
+export interface SparkPoint {
+  t: number;
+  rps: number;
+  errorRate: number;
+}
+
+/** A coarse recent series for a card's sparkline. */
+export function sparkline(
+  store: Store,
+  key: { upstream?: string; route?: string },
+  from: number,
+  to: number,
+  stepMs: number,
+): SparkPoint[] {
+  return readSliSeries(store, { ...key, from, to, stepMs }).map((p) => {
+    const { total, bad } = requestsAndBad(p);
+    return { t: p.t, rps: total / (stepMs / 1000), errorRate: total > 0 ? bad / total : 0 };
+  });
+}
+
+export function burn(t: SliTotals | undefined, target: number): number {
+  return t && t.total > 0 ? burnRate(t.errorRate, target) : 0;
+}
+
+/** Share of the error budget left (1 untouched, ≤ 0 spent). */
+export function budgetLeft(t: SliTotals | undefined, target: number): number {
+  if (!t) return 1;
+  return errorBudget({ target, good: t.total - t.bad, total: t.total }).remainingFraction;
+}

@@ -1,0 +1,126 @@
+import type { BreakerReason, BreakerState, Config, ModeName } from "@rg/core";
+import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS } from "@rg/core";
+import { effectiveConfig, readInstances, type Store } from "@rg/db";
+import { worstBreaker } from "../../lib/breaker-state";
+import { budgetLeft, burn, emptyTotals, sparkline, totalsBy } from "../../lib/sli";
+import { viewerProcedure } from "../../trpc";
+
+const DAY_MS = 86_400_000;
+const RATE_WINDOW_MS = 60_000;
+const SPARK_WINDOW_MS = 5 * 60_000;
+const SPARK_STEP_MS = 10_000;
+
+export interface OverviewUpstream {
+  id: string;
+  /** Worst breaker state across live instances; "unknown" before any instance reported. */
+  state: BreakerState | "unknown";
+  reason: BreakerReason | null;
+  since: number | null;
+  rps: number;
+  errorRate: number;
+  p99: number;
+  budgetRemaining: number | null;
+  sparkline: { t: number; rps: number; errorRate: number }[];
+}
+
+export interface OverviewRoute {
+  id: string;
+  upstream: string;
+  mode: ModeName;
+  criticality: "critical" | "non_critical";
+  slo: Config["routes"][string]["slo"];
+  burnRate1h: number;
+  burnRate5m: number;
+  budgetRemaining: number;
+}
+
+export interface OverviewInstance {
+  instanceId: string;
+  heartbeatAgeMs: number;
+  alive: boolean;
+  revision: number;
+  inFlight: number;
+  dropped: number;
+}
+
+export interface Overview {
+  revision: number;
+  gatewayMode: ModeName;
+  /** Set when the stored config does not validate (the gateway keeps its last good one). */
+  configIssues: string[] | null;
+  upstreams: OverviewUpstream[];
+  routes: OverviewRoute[];
+  instances: OverviewInstance[];
+}
+
+export function buildOverview(store: Store, now: number): Overview {
+  const eff = effectiveConfig(store, now);
+  const config = "config" in eff ? eff.config : null;
+  const instances = readInstances(store, now);
+  const live = instances.filter((i) => i.alive);
+
+  const perUpstream1m = totalsBy(store, "upstream", now - RATE_WINDOW_MS, now);
+  const perRoute1h = totalsBy(store, "route", now - BURN_LONG_WINDOW_MS, now);
+  const perRoute5m = totalsBy(store, "route", now - BURN_SHORT_WINDOW_MS, now);
+
+  // Budgets are measured over each route's SLO window; routes usually share one length.
+  const budgetWindows = new Map<number, ReturnType<typeof totalsBy>>();
+  const budgetTotals = (days: number) => {
+    let m = budgetWindows.get(days);
+    if (!m) {
+      m = totalsBy(store, "route", now - days * DAY_MS, now);
+      budgetWindows.set(days, m);
+    }
+    return m;
+  };
+
+  const routes: OverviewRoute[] = Object.entries(config?.routes ?? {}).map(([id, r]) => ({
+    id,
+    upstream: r.upstream,
+    mode: r.mode,
+    criticality: r.criticality,
+    slo: r.slo,
+    burnRate1h: burn(perRoute1h.get(id), r.slo.successTarget),
+    burnRate5m: burn(perRoute5m.get(id), r.slo.successTarget),
+    budgetRemaining: budgetLeft(budgetTotals(r.slo.windowDays).get(id), r.slo.successTarget),
+  }));
+
+  const upstreamIds = new Set<string>(Object.keys(config?.upstreams ?? {}));
+  for (const i of live) for (const id of Object.keys(i.snapshot.upstreams)) upstreamIds.add(id);
+
+  const upstreams: OverviewUpstream[] = [...upstreamIds].sort().map((id) => {
+    const breakers = live.flatMap((i) => i.snapshot.upstreams[id]?.breakers ?? []);
+    const worst = worstBreaker(breakers);
+    const t = perUpstream1m.get(id) ?? emptyTotals();
+    const budgets = routes.filter((r) => r.upstream === id).map((r) => r.budgetRemaining);
+    return {
+      id,
+      state: worst?.state ?? "unknown",
+      reason: worst?.reason ?? null,
+      since: worst?.since ?? null,
+      rps: t.rps,
+      errorRate: t.errorRate,
+      p99: t.p99,
+      budgetRemaining: budgets.length > 0 ? Math.min(...budgets) : null,
+      sparkline: sparkline(store, { upstream: id }, now - SPARK_WINDOW_MS, now, SPARK_STEP_MS),
+    };
+  });
+
+  return {
+    revision: eff.revision,
+    gatewayMode: config?.gateway.mode ?? "normal",
+    configIssues: "issues" in eff ? eff.issues.map((i) => `${i.path}: ${i.message}`) : null,
+    upstreams,
+    routes,
+    instances: instances.map((i) => ({
+      instanceId: i.instanceId,
+      heartbeatAgeMs: i.ageMs,
+      alive: i.alive,
+      revision: i.snapshot.revision,
+      inFlight: i.snapshot.inFlight,
+      dropped: Object.values(i.snapshot.telemetry.dropped).reduce((a, b) => a + b, 0),
+    })),
+  };
+}
+
+export const get = viewerProcedure.query(({ ctx }) => buildOverview(ctx.store, ctx.now()));

@@ -1,0 +1,4 @@
+import { createTRPCRouter } from "../../trpc";
+import { series } from "./series";
+
+export const routesRouter = createTRPCRouter({ series });

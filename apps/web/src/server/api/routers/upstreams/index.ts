@@ -1,0 +1,5 @@
+import { createTRPCRouter } from "../../trpc";
+import { get } from "./get";
+import { series } from "./series";
+
+export const upstreamsRouter = createTRPCRouter({ get, series });

@@ -1,0 +1,79 @@
+/**
+ * better-auth: email + password sign-in, sessions in SQLite through the drizzle adapter, roles
+ * through the admin plugin. Public sign-up is off: users are created by admins (or the first
+ * start), never by strangers.
+ */
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { admin } from "better-auth/plugins/admin";
+import * as schema from "@rg/db/schema";
+import type { Store } from "@rg/db";
+import { accessControl, authRoles } from "./roles";
+
+export interface AuthOptions {
+  secret: string;
+  /** Public origin; when absent it is taken from the request and cookies are not Secure. */
+  baseURL?: string;
+  trustedOrigins?: string[];
+  rateLimit: { enabled: boolean; signInMax: number; signInWindowS: number };
+}
+
+export const SESSION_TTL_S = 12 * 3600;
+
+export function createAuth(store: Store, opts: AuthOptions) {
+  const secure = opts.baseURL ? opts.baseURL.startsWith("https://") : false;
+  const throttle = { window: opts.rateLimit.signInWindowS, max: opts.rateLimit.signInMax };
+  return betterAuth({
+    appName: "Resilience Gateway",
+    secret: opts.secret,
+    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+    trustedOrigins: opts.trustedOrigins ?? [],
+    database: drizzleAdapter(store.db, {
+      provider: "sqlite",
+      schema: {
+        user: schema.user,
+        session: schema.session,
+        account: schema.account,
+        verification: schema.verification,
+      },
+    }),
+    emailAndPassword: {
+      enabled: true,
+      disableSignUp: true,
+      minPasswordLength: 8,
+      maxPasswordLength: 256,
+    },
+    session: {
+      expiresIn: SESSION_TTL_S,
+      updateAge: 3600,
+      // No cookie cache: a revoked session must stop working on the very next request.
+      cookieCache: { enabled: false },
+    },
+    rateLimit: {
+      enabled: opts.rateLimit.enabled,
+      storage: "memory",
+      window: 60,
+      max: 300,
+      customRules: {
+        "/sign-in/email": throttle,
+        "/sign-in/*": throttle,
+      },
+    },
+    advanced: {
+      useSecureCookies: secure,
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure },
+    },
+    telemetry: { enabled: false },
+    plugins: [
+      admin({
+        ac: accessControl,
+        roles: authRoles,
+        defaultRole: "viewer",
+        adminRoles: ["admin"],
+      }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+export type AuthSession = NonNullable<Awaited<ReturnType<Auth["api"]["getSession"]>>>;
