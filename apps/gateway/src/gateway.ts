@@ -1,0 +1,312 @@
+/**
+ * Composition of one gateway instance: the traffic and admin listeners, the core runtime, the
+ * proxy adapter, the cache, the control loop, health checks and telemetry. Tests, benches and
+ * the e2e harness start it in-process on port 0.
+ */
+import { hostname } from "node:os";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import {
+  EventBus,
+  loadConfig,
+  mathRandom,
+  systemClock,
+  type Clock,
+  type Config,
+  type InstanceSnapshot,
+  type Random,
+} from "@rg/core";
+import { ResilienceRuntime } from "@rg/core";
+import {
+  createEventWriter,
+  currentRevision,
+  effectiveConfig,
+  expireOverrides,
+  openStore,
+  seedBootstrapConfig,
+  type Store,
+} from "@rg/db";
+import { GatewayMetrics } from "./admin/metrics";
+import { startAdminServer } from "./admin/admin-server";
+import { ResponseCache } from "./cache/response-cache";
+import { ControlLoop } from "./control/control-loop";
+import { HealthChecker, type HealthTarget } from "./health/health-checker";
+import { HttpProxyAdapter } from "./proxy/http-proxy-adapter";
+import { RouteTable } from "./routing/route-table";
+import { RequestHandler, activeConfig, type ActiveConfig } from "./server/handler";
+import type { RuntimePort } from "./server/runtime-port";
+import { createTrafficServer, serverLimits } from "./server/traffic-server";
+import { Telemetry } from "./telemetry/telemetry";
+import type { ControlStorePort, EventWriterPort } from "./telemetry/ports";
+
+export interface StartGatewayOptions {
+  /** A validated config or raw input (parsed YAML); validated here. */
+  config: Config | unknown;
+  /** SQLite file for control plane and telemetry; ignored when `store` is given. */
+  storePath?: string;
+  store?: Store;
+  /** Where the bootstrap config came from (stored with it). */
+  configSource?: string;
+  instanceId?: string;
+  /** Override the config's listen ports (0 = any free port). */
+  port?: number;
+  adminPort?: number;
+  logger?: Logger;
+  logLevel?: string;
+  clock?: Clock;
+  random?: Random;
+  controlPollMs?: number;
+  telemetryIntervalMs?: number;
+}
+
+export interface Gateway {
+  port: number;
+  adminPort: number;
+  url: string;
+  adminUrl: string;
+  instanceId: string;
+  runtime: RuntimePort;
+  bus: EventBus;
+  metrics: GatewayMetrics;
+  adapter: HttpProxyAdapter;
+  cache: ResponseCache;
+  config(): Config;
+  revision(): number;
+  inFlight(): number;
+  /** Apply a config now (what the control loop does on a new revision). */
+  applyConfig(config: Config, revision?: number): void;
+  /** Run the once-a-second telemetry work now. */
+  tick(): void;
+  snapshot(): InstanceSnapshot;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> {
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? mathRandom;
+  const instanceId = opts.instanceId ?? `${hostname()}-${process.pid}`;
+  const logger = opts.logger ?? pino({ level: opts.logLevel ?? "info", base: { instanceId } });
+  const bootstrap = loadConfig(opts.config);
+
+  // Control plane: the store's effective config (bootstrap ⊕ overrides) wins over the file.
+  const ownStore = !opts.store && opts.storePath !== undefined;
+  const store: Store | undefined =
+    opts.store ?? (opts.storePath ? openStore(opts.storePath) : undefined);
+  let config = bootstrap;
+  let revision = 0;
+  let controlStore: ControlStorePort | undefined;
+  let writer: EventWriterPort | undefined;
+  if (store) {
+    seedBootstrapConfig(store, opts.config, opts.configSource ?? "startGateway");
+    controlStore = {
+      currentRevision: () => currentRevision(store),
+      effectiveConfig: (now) => effectiveConfig(store, now),
+      expireOverrides: (now) => expireOverrides(store, now),
+    };
+    const eff = controlStore.effectiveConfig(clock.wallNow());
+    revision = eff.revision;
+    if ("config" in eff) config = eff.config;
+    else
+      logger.error(
+        { issues: eff.issues },
+        "stored overrides are invalid; serving the bootstrap config",
+      );
+    writer = createEventWriter(store, { instanceId });
+  }
+
+  const bus = new EventBus();
+  const runtime = new ResilienceRuntime({
+    clock,
+    random,
+    events: bus,
+  }) as unknown as RuntimePort & {
+    upstream?(id: string): { endpoints: HealthTarget } | undefined;
+  };
+  const adapter = new HttpProxyAdapter({ clock });
+  const cache = new ResponseCache(config.gateway.cache.maxBytes);
+  const metrics = new GatewayMetrics();
+  const health = new HealthChecker((id) => runtime.upstream?.(id)?.endpoints);
+  const startedAt = clock.wallNow();
+
+  let active: ActiveConfig = activeConfig(config, revision, new RouteTable(config));
+  // Requests only arrive after listen(), by which time the handler below exists.
+  const server: Server = createTrafficServer(config.gateway, (req, res) =>
+    handler.handle(req, res),
+  );
+  server.on("error", (err) => logger.error({ err }, "traffic server error"));
+
+  const applyConfig = (next: Config, rev = active.revision + 1): void => {
+    runtime.apply(next);
+    const urls = new Set<string>();
+    for (const u of Object.values(next.upstreams)) {
+      for (const ep of Object.values(u.endpoints)) {
+        adapter.ensureEndpoint(ep.url, u.maxSockets);
+        urls.add(ep.url);
+      }
+    }
+    adapter.retainOnly(urls);
+    cache.resize(next.gateway.cache.maxBytes);
+    // In-flight requests keep the ActiveConfig they read; new ones see this one.
+    active = activeConfig(next, rev, new RouteTable(next));
+    server.keepAliveTimeout = serverLimits(next.gateway).keepAliveTimeout;
+    health.restart(next);
+  };
+  applyConfig(config, revision);
+
+  bus.on((e) => {
+    if (e.type === "breaker.transition") {
+      const level = e.to === "open" || e.to === "forced_open" ? "error" : "warn";
+      logger[level](
+        { upstream: e.upstream, route: e.route, from: e.from, to: e.to, reason: e.reason },
+        `breaker ${e.upstream} ${e.from} → ${e.to}`,
+      );
+    } else if (e.type === "config.refused") {
+      logger.error({ revision: e.revision, errors: e.errors }, "config revision refused");
+    } else if (e.type === "config.applied") {
+      logger.info({ revision: e.revision }, "config revision applied");
+    }
+  });
+
+  const handler = new RequestHandler({
+    active: () => active,
+    runtime,
+    adapter,
+    cache,
+    metrics,
+    bus,
+    clock,
+    logger,
+    random: () => random.next(),
+  });
+
+  const snapshot = (): InstanceSnapshot => ({
+    instanceId,
+    pid: process.pid,
+    startedAt,
+    at: clock.wallNow(),
+    revision: active.revision,
+    mode: active.config.gateway.mode,
+    ...runtime.snapshot(),
+    inFlight: handler.inFlight,
+    telemetry: telemetry.stats() as InstanceSnapshot["telemetry"],
+  });
+
+  const telemetry: Telemetry = new Telemetry({
+    bus,
+    writer,
+    drainSli: (before) => runtime.sli.drain(before),
+    snapshot,
+    config: () => active.config,
+    wallNow: () => clock.wallNow(),
+    onEvent: (e) => metrics.onEvent(e),
+    onSnapshot: (s) => metrics.fromSnapshot(s),
+    ...(opts.telemetryIntervalMs !== undefined ? { intervalMs: opts.telemetryIntervalMs } : {}),
+  });
+
+  const control = controlStore
+    ? new ControlLoop({
+        store: controlStore,
+        bus,
+        wallNow: () => clock.wallNow(),
+        apply: (c, rev) => applyConfig(c, rev),
+        current: () => active.config,
+        revision,
+        ...(opts.controlPollMs !== undefined ? { pollMs: opts.controlPollMs } : {}),
+        onError: (where, err) => logger.warn({ err, where }, "control store unavailable"),
+      })
+    : undefined;
+
+  let port: number;
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    port = await listen(
+      server,
+      opts.port ?? config.gateway.listen.port,
+      config.gateway.listen.host,
+    );
+    admin = await startAdminServer(
+      config.gateway.admin.host,
+      opts.adminPort ?? config.gateway.admin.port,
+      {
+        ready: () => {
+          const routes = Object.entries(active.config.routes);
+          const serviceable = routes.filter(([id]) => runtime.pipeline(id) !== undefined).length;
+          return serviceable > 0
+            ? { ready: true }
+            : { ready: false, reason: "no route can be served" };
+        },
+        metrics: () => metrics.text(),
+        metricsContentType: metrics.registry.contentType,
+        state: () => telemetry.latestSnapshot() ?? snapshot(),
+      },
+    );
+  } catch (err) {
+    server.close();
+    health.close();
+    adapter.close();
+    await telemetry.close();
+    if (ownStore) store?.close();
+    throw err;
+  }
+  telemetry.start();
+  control?.start();
+  logger.info(
+    { port, adminPort: admin.port, revision: active.revision, routes: active.routes.size },
+    "gateway listening",
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const srv = server;
+      srv.close();
+      srv.closeIdleConnections();
+      const drainUntil = Date.now() + active.config.gateway.drainTimeoutMs;
+      while (handler.inFlight > 0 && Date.now() < drainUntil) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      srv.closeAllConnections();
+      control?.stop();
+      health.close();
+      await telemetry.close();
+      adapter.close();
+      await new Promise<void>((r) => admin.server.close(() => r()));
+      admin.server.closeAllConnections();
+      if (ownStore) store?.close();
+      logger.info({ inFlightLeft: handler.inFlight }, "gateway stopped");
+    })();
+    return closing;
+  };
+
+  const host = config.gateway.listen.host;
+  return {
+    port,
+    adminPort: admin.port,
+    url: `http://${host}:${port}`,
+    adminUrl: `http://${config.gateway.admin.host}:${admin.port}`,
+    instanceId,
+    runtime,
+    bus,
+    metrics,
+    adapter,
+    cache,
+    config: () => active.config,
+    revision: () => active.revision,
+    inFlight: () => handler.inFlight,
+    applyConfig,
+    tick: () => telemetry.tick(),
+    snapshot,
+    close,
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import type { IncomingHttpHeaders } from "node:http";
+import { filterRawResponseHeaders, stripHopByHop } from "./headers";
+
+describe("hop-by-hop stripping", () => {
+  it("removes connection-specific fields and those Connection names", () => {
+    const h: IncomingHttpHeaders = {
+      connection: "keep-alive, x-secret",
+      "keep-alive": "timeout=5",
+      "x-secret": "1",
+      te: "trailers",
+      trailer: "x",
+      "transfer-encoding": "chunked",
+      upgrade: "h2c",
+      "proxy-authorization": "basic x",
+      "proxy-foo": "y",
+      accept: "*/*",
+    };
+    stripHopByHop(h);
+    expect(h).toEqual({ accept: "*/*" });
+  });
+
+  it("filters raw response headers, keeping order and repeated fields", () => {
+    const raw = [
+      "Content-Type",
+      "text/plain",
+      "Connection",
+      "close, X-Hop",
+      "X-Hop",
+      "1",
+      "Set-Cookie",
+      "a=1",
+      "Set-Cookie",
+      "b=2",
+      "Transfer-Encoding",
+      "chunked",
+      "Keep-Alive",
+      "timeout=5",
+    ];
+    expect(filterRawResponseHeaders(raw)).toEqual([
+      "Content-Type",
+      "text/plain",
+      "Set-Cookie",
+      "a=1",
+      "Set-Cookie",
+      "b=2",
+    ]);
+  });
+});

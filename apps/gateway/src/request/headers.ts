@@ -1,0 +1,150 @@
+/**
+ * Request hardening and preparation: request id, hop-by-hop stripping, Forwarded /
+ * X-Forwarded-*, request-smuggling guards and the consumer identity used by rate limits.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-* family. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith("proxy-");
+}
+
+function connectionTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const v = Array.isArray(value) ? value.join(",") : value;
+  return v
+    .split(",")
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t.length > 0);
+}
+
+/** Remove hop-by-hop headers (and those named by Connection) from a header object in place. */
+export function stripHopByHop(headers: IncomingHttpHeaders): void {
+  const named = connectionTokens(headers.connection);
+  for (const n of named) delete headers[n];
+  for (const k of Object.keys(headers)) if (isHopByHop(k)) delete headers[k];
+}
+
+/**
+ * Filter a flat raw header list (name, value, name, value…) from an upstream response,
+ * dropping hop-by-hop fields and those the Connection header names.
+ */
+export function filterRawResponseHeaders(raw: readonly string[]): string[] {
+  let named: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") {
+      named = [...(named ?? []), ...connectionTokens(raw[i + 1])];
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower)) continue;
+    if (named !== undefined && named.includes(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
+export type SmugglingVerdict = "ok" | "te_and_cl" | "bad_te" | "bad_cl";
+
+/**
+ * Node's parser already refuses most smuggling shapes; this is the second line: a
+ * Transfer-Encoding together with Content-Length, anything but a plain `chunked`, or a
+ * list-valued Content-Length is refused before anything is forwarded.
+ */
+export function checkFraming(req: IncomingMessage): SmugglingVerdict {
+  const te = req.headers["transfer-encoding"];
+  const cl = req.headers["content-length"];
+  if (te !== undefined) {
+    if (cl !== undefined) return "te_and_cl";
+    if (te.trim().toLowerCase() !== "chunked") return "bad_te";
+    let count = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if (req.rawHeaders[i]!.toLowerCase() === "transfer-encoding") count++;
+    }
+    if (count !== 1) return "bad_te";
+  }
+  if (cl !== undefined && !/^\d{1,15}$/.test(cl)) return "bad_cl";
+  return "ok";
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's X-Request-Id when it is sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  if (typeof given === "string" && REQUEST_ID.test(given)) return given;
+  return randomUUID();
+}
+
+function quoteForwardedFor(ip: string): string {
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+/**
+ * Prepare the request's headers for forwarding, in place (http-proxy copies req.headers):
+ * strip hop-by-hop, set the request id, append Forwarded / X-Forwarded-*.
+ */
+export function prepareUpstreamHeaders(req: IncomingMessage, requestId: string): void {
+  const h = req.headers;
+  stripHopByHop(h);
+  h["x-request-id"] = requestId;
+  const ip = req.socket.remoteAddress ?? "unknown";
+  const host = h.host ?? "";
+  const proto = "http";
+  const fwd = `for=${quoteForwardedFor(ip)};host=${host};proto=${proto}`;
+  h.forwarded = h.forwarded ? `${h.forwarded}, ${fwd}` : fwd;
+  const xff = h["x-forwarded-for"];
+  h["x-forwarded-for"] = xff ? `${Array.isArray(xff) ? xff.join(", ") : xff}, ${ip}` : ip;
+  if (h["x-forwarded-host"] === undefined) h["x-forwarded-host"] = host;
+  if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = proto;
+}
+
+/** Host header without its port, lower-cased. */
+export function hostOf(req: IncomingMessage): string {
+  const host = req.headers.host;
+  if (!host) return "";
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    return host.slice(0, end + 1).toLowerCase();
+  }
+  const colon = host.indexOf(":");
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+export interface Consumer {
+  key: string;
+  tier: string;
+}
+
+/** Consumer identity: the API key header when present, else the client IP; tier from config. */
+export function consumerOf(
+  req: IncomingMessage,
+  apiKeyHeader: string,
+  tiers: Readonly<Record<string, string>>,
+): Consumer {
+  const raw = req.headers[apiKeyHeader];
+  const apiKey = Array.isArray(raw) ? raw[0] : raw;
+  if (apiKey) {
+    return {
+      key: `key:${apiKey}`,
+      tier: Object.hasOwn(tiers, apiKey) ? tiers[apiKey]! : "default",
+    };
+  }
+  return { key: `ip:${req.socket.remoteAddress ?? "unknown"}`, tier: "default" };
+}

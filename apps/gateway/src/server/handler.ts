@@ -1,0 +1,442 @@
+/**
+ * The request path: hardening → route → mode gate → cache → fault injection → body →
+ * the core pipeline (rate limit, deadline, retry, breaker, bulkhead, per-try timeout) with
+ * http-proxy doing each attempt → response, fallback or problem+json.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  failureStatusMatcher,
+  modeDecision,
+  type Clock,
+  type Config,
+  type ErrorCode,
+  type EventBus,
+  type RouteConfig,
+} from "@rg/core";
+import type { Logger } from "pino";
+import type { CacheCollector } from "../cache/response-cache";
+import { ResponseCache, entryHeaders, type CacheEntry } from "../cache/response-cache";
+import { sendProblem, retryAfterSeconds } from "../http/problem";
+import type { HttpProxyAdapter, UpstreamResponse } from "../proxy/http-proxy-adapter";
+import { bodySource, readRequestBody, replayable, type RequestBody } from "../request/body";
+import {
+  checkFraming,
+  consumerOf,
+  hostOf,
+  prepareUpstreamHeaders,
+  requestIdOf,
+} from "../request/headers";
+import type { RouteEntry, RouteTable } from "../routing/route-table";
+import type { GatewayMetrics } from "../admin/metrics";
+import type { RuntimePort, PipelineResultOf, RateLimitDecisionLike } from "./runtime-port";
+import { isIdempotentMethod, rateLimitHeaders } from "./runtime-port";
+
+/** Everything that changes together on a config swap; read once per request. */
+export interface ActiveConfig {
+  config: Config;
+  revision: number;
+  routes: RouteTable;
+  /** Per route: failure-status predicate, built once. */
+  failureMatchers: Map<string, (status: number) => boolean>;
+}
+
+export function activeConfig(config: Config, revision: number, routes: RouteTable): ActiveConfig {
+  const failureMatchers = new Map<string, (status: number) => boolean>();
+  for (const [id, r] of Object.entries(config.routes)) {
+    failureMatchers.set(id, failureStatusMatcher(r.failureStatuses));
+  }
+  return { config, revision, routes, failureMatchers };
+}
+
+export interface HandlerDeps {
+  active(): ActiveConfig;
+  runtime: RuntimePort;
+  adapter: HttpProxyAdapter;
+  cache: ResponseCache;
+  metrics: GatewayMetrics;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  random(): number;
+}
+
+/** Retry-After for read-only refusals: the mode is an operator decision of unknown length. */
+const READ_ONLY_RETRY_AFTER_MS = 30_000;
+const DEGRADED_RETRY_AFTER_MS = 10_000;
+
+function headerList(h: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k in h) out.push(k, h[k]!);
+  return out;
+}
+
+export class RequestHandler {
+  inFlight = 0;
+  private readonly lastFaultEvent = new Map<string, number>();
+
+  constructor(private readonly d: HandlerDeps) {}
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.inFlight++;
+    res.once("close", () => {
+      this.inFlight--;
+    });
+    this.run(req, res).catch((err: unknown) => {
+      this.d.logger.error({ err }, "request failed unexpectedly");
+      if (!res.headersSent) sendProblem(res, "RG_UPSTREAM_UNAVAILABLE");
+      else res.destroy();
+    });
+  };
+
+  private async run(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const d = this.d;
+    const started = d.clock.now();
+    const requestId = requestIdOf(req);
+
+    const framing = checkFraming(req);
+    if (framing !== "ok") {
+      res.shouldKeepAlive = false;
+      sendProblem(res, "RG_BAD_REQUEST", {
+        requestId,
+        detail: `refused request framing: ${framing}`,
+      });
+      req.socket.destroySoon?.();
+      return;
+    }
+
+    const active = d.active();
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      sendProblem(res, "RG_BAD_REQUEST", {
+        requestId,
+        detail: "request target must be an absolute path",
+      });
+      return;
+    }
+    const host = hostOf(req);
+    const match = active.routes.match(method, host, url);
+    if (!match) {
+      sendProblem(res, "RG_ROUTE_NOT_FOUND", { requestId });
+      return;
+    }
+    const route = match.route;
+    const rc = route.config;
+    const cfg = active.config;
+
+    const decision = modeDecision({
+      method,
+      gatewayMode: cfg.gateway.mode,
+      routeMode: rc.mode,
+      criticality: rc.criticality,
+    });
+    if (decision === "reject_read_only") {
+      this.answered(route, started, "RG_READ_ONLY");
+      sendProblem(res, "RG_READ_ONLY", { requestId, retryAfterMs: READ_ONLY_RETRY_AFTER_MS });
+      return;
+    }
+
+    const cacheOn = rc.cache?.enabled === true && method === "GET";
+    const cacheKey = cacheOn ? ResponseCache.key(route.id, host, match.upstreamPath) : "";
+    let stale: CacheEntry | undefined;
+    if (cacheOn) {
+      const found = d.cache.lookup(
+        cacheKey,
+        { method, url: match.upstreamPath, headers: req.headers },
+        rc.cache!.maxStaleMs,
+      );
+      if (found.fresh && decision === "pass") {
+        d.metrics.cacheUse(route.id, "hit");
+        this.record(route, started, "cache_hit");
+        this.serveEntry(res, found.fresh, requestId, ["cache-status", "gateway; hit"]);
+        return;
+      }
+      stale = found.fresh ?? found.stale;
+    }
+
+    if (decision === "serve_degraded") {
+      if (stale) {
+        d.metrics.cacheUse(route.id, "stale");
+        this.fallbackServed(route, "stale_cache", "degraded", started);
+        this.serveEntry(res, stale, requestId, [
+          "cache-status",
+          "gateway; hit; detail=degraded",
+          "x-degraded",
+          "true",
+        ]);
+        return;
+      }
+      const st = rc.fallback?.static;
+      if (st) {
+        this.fallbackServed(route, "static", "degraded", started);
+        this.serveStatic(res, st, requestId);
+        return;
+      }
+      this.answered(route, started, "RG_DEGRADED");
+      sendProblem(res, "RG_DEGRADED", { requestId, retryAfterMs: DEGRADED_RETRY_AFTER_MS });
+      return;
+    }
+
+    const fi = rc.faultInjection;
+    if (fi.abortPercent > 0 && d.random() * 100 < fi.abortPercent) {
+      this.faultEvent(route, "abort", fi.abortStatus);
+      this.answered(route, started, "RG_FAULT_INJECTED");
+      sendProblem(res, "RG_FAULT_INJECTED", { requestId, status: fi.abortStatus });
+      return;
+    }
+    if (fi.delayPercent > 0 && fi.delayMs > 0 && d.random() * 100 < fi.delayPercent) {
+      this.faultEvent(route, "delay", fi.delayMs);
+      await new Promise((r) => setTimeout(r, Math.min(fi.delayMs, rc.timeouts.totalMs)));
+      if (res.destroyed) return;
+    }
+
+    const pipeline = d.runtime.pipeline(route.id);
+    if (!pipeline) {
+      sendProblem(res, "RG_ROUTE_NOT_FOUND", { requestId });
+      return;
+    }
+
+    const idempotencyKey = req.headers["idempotency-key"];
+    const wantReplay = isIdempotentMethod(method) || idempotencyKey !== undefined;
+    const limits = cfg.gateway.limits;
+    const read = readRequestBody(req, {
+      wantReplay,
+      bufferBytes: limits.retryBodyBytes,
+      maxBytes: limits.maxBodyBytes,
+    });
+    const b = read instanceof Promise ? await read : read;
+    if (b === "aborted") return;
+    if (b === "too_large") {
+      res.shouldKeepAlive = false;
+      this.answered(route, started, "RG_BODY_TOO_LARGE");
+      sendProblem(res, "RG_BODY_TOO_LARGE", { requestId });
+      return;
+    }
+    const body: RequestBody = b;
+
+    prepareUpstreamHeaders(req, requestId);
+    const clientGone = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) clientGone.abort();
+    };
+    res.once("close", onClose);
+
+    const consumer = consumerOf(
+      req,
+      cfg.gateway.consumers.apiKeyHeader,
+      cfg.gateway.consumers.tiers,
+    );
+    const isFailureStatus = active.failureMatchers.get(route.id)!;
+    const connectTimeoutMs = rc.timeouts.connectMs;
+    const deadlineHeader = cfg.gateway.deadlineHeader;
+    let bodyTooLarge = false;
+
+    const result: PipelineResultOf<UpstreamResponse> = await pipeline.execute<UpstreamResponse>(
+      {
+        method,
+        consumerKey: consumer.key,
+        tier: consumer.tier,
+        retryable: wantReplay && replayable(body),
+        hasStale: stale !== undefined,
+        signal: clientGone.signal,
+      },
+      (a) =>
+        d.adapter.attempt(req, res, a.endpoint, {
+          path: match.upstreamPath,
+          body: bodySource(body, () => {
+            bodyTooLarge = true;
+          }),
+          signal: a.signal,
+          connectTimeoutMs,
+          isFailureStatus,
+          headers: { [deadlineHeader]: String(Math.max(0, Math.floor(a.deadlineRemainingMs))) },
+        }),
+      (r) => r.discard(),
+    );
+
+    if (res.destroyed || clientGone.signal.aborted) {
+      if (result.type === "response") result.response.discard();
+      return;
+    }
+    if (bodyTooLarge) {
+      if (result.type === "response") result.response.discard();
+      res.shouldKeepAlive = false;
+      this.answered(route, started, "RG_BODY_TOO_LARGE");
+      sendProblem(res, "RG_BODY_TOO_LARGE", { requestId });
+      return;
+    }
+
+    const rlHeaders = result.rateLimit ? headerList(rateLimitHeaders(result.rateLimit)) : undefined;
+
+    if (result.type === "response") {
+      const resp = result.response;
+      const extra: string[] = ["x-request-id", requestId];
+      if (rlHeaders) for (const h of rlHeaders) extra.push(h);
+      let collector: CacheCollector | undefined;
+      if (cacheOn) {
+        extra.push("cache-status", "gateway; fwd=miss");
+        if (!result.fromFallback && !result.outcome.failure) {
+          collector = d.cache.begin(
+            cacheKey,
+            { method, url: match.upstreamPath, headers: req.headers },
+            resp.status,
+            resp.headers,
+            resp.storableRawHeaders(),
+            rc.cache!.maxEntryBytes,
+          );
+        }
+      }
+      if (result.fromFallback) extra.push("x-degraded", "true");
+      d.metrics.request(
+        route.id,
+        result.upstream,
+        result.outcome.kind,
+        (d.clock.now() - started) / 1000,
+      );
+      if (collector) {
+        const c = collector;
+        resp.send(
+          res,
+          extra,
+          (chunk) => c.push(chunk),
+          (complete) => {
+            c.end(complete);
+          },
+        );
+      } else {
+        resp.send(res, extra);
+      }
+      return;
+    }
+
+    if (result.type === "fallback") {
+      d.metrics.request(route.id, rc.upstream, "fallback", (d.clock.now() - started) / 1000);
+      if (result.source === "stale_cache" && stale) {
+        d.metrics.cacheUse(route.id, "stale");
+        const fwdStatus = result.lastOutcome?.status;
+        this.serveEntry(res, stale, requestId, [
+          "cache-status",
+          `gateway; fwd=stale${fwdStatus ? `; fwd-status=${fwdStatus}` : ""}; detail=stale-if-error`,
+          "x-degraded",
+          "true",
+          ...(rlHeaders ?? []),
+        ]);
+        return;
+      }
+      const st = result.staticResponse ?? rc.fallback?.static;
+      if (st) {
+        this.serveStatic(res, st, requestId, rlHeaders);
+        return;
+      }
+      this.answered(route, started, "RG_UPSTREAM_UNAVAILABLE");
+      sendProblem(res, "RG_UPSTREAM_UNAVAILABLE", { requestId });
+      return;
+    }
+
+    // Rejected: the gateway answers.
+    if (result.clientAborted) return;
+    let code: ErrorCode = result.code;
+    const errCode = result.lastOutcome?.errorCode;
+    if (code === "RG_UPSTREAM_UNAVAILABLE" && errCode !== undefined && errCode.startsWith("HPE_")) {
+      code = "RG_BAD_UPSTREAM_RESPONSE";
+    }
+    this.answered(route, started, code);
+    sendProblem(res, code, {
+      requestId,
+      ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
+      ...(rlHeaders ? { headers: Object.fromEntries(pairs(rlHeaders)) } : {}),
+      ...(result.lastOutcome?.errorCode ? { extra: { cause: result.lastOutcome.errorCode } } : {}),
+    });
+  }
+
+  private serveEntry(res: ServerResponse, e: CacheEntry, requestId: string, extra: string[]): void {
+    const headers = entryHeaders(e, ["x-request-id", requestId, ...extra]);
+    res.writeHead(e.status, headers);
+    res.end(e.body);
+  }
+
+  private serveStatic(
+    res: ServerResponse,
+    st: NonNullable<NonNullable<RouteConfig["fallback"]>["static"]>,
+    requestId: string,
+    extra?: string[],
+  ): void {
+    const headers = [
+      ...headerList(st.headers),
+      "content-length",
+      String(Buffer.byteLength(st.body)),
+      "x-request-id",
+      requestId,
+      "x-degraded",
+      "true",
+      ...(extra ?? []),
+    ];
+    res.writeHead(st.status, headers);
+    res.end(st.body);
+  }
+
+  private answered(route: RouteEntry, started: number, code: ErrorCode): void {
+    this.d.metrics.rejected(route.id, code);
+    this.record(route, started, "rejected");
+  }
+
+  private record(
+    route: RouteEntry,
+    started: number,
+    result: "rejected" | "cache_hit" | "fallback",
+  ): void {
+    const ms = this.d.clock.now() - started;
+    this.d.metrics.request(route.id, route.config.upstream, result, ms / 1000);
+    try {
+      this.d.runtime.sli.record(route.id, route.config.upstream, {
+        outcome: result === "cache_hit" ? "success" : undefined,
+        latencyMs: ms,
+        fallback: result === "fallback",
+      });
+    } catch {
+      // SLIs are best effort outside the pipeline.
+    }
+  }
+
+  private fallbackServed(
+    route: RouteEntry,
+    source: "stale_cache" | "static",
+    after: string,
+    started: number,
+  ): void {
+    this.record(route, started, "fallback");
+    this.d.bus.emitLazy(() => ({
+      type: "fallback.served",
+      at: this.d.clock.wallNow(),
+      route: route.id,
+      upstream: route.config.upstream,
+      source,
+      after,
+    }));
+  }
+
+  /** At most one fault.injected event per route and kind per second. */
+  private faultEvent(route: RouteEntry, kind: "delay" | "abort", value: number): void {
+    const key = `${route.id}:${kind}`;
+    const now = this.d.clock.now();
+    const last = this.lastFaultEvent.get(key);
+    if (last !== undefined && now - last < 1000) return;
+    this.lastFaultEvent.set(key, now);
+    this.d.bus.emit({
+      type: "fault.injected",
+      at: this.d.clock.wallNow(),
+      route: route.id,
+      kind,
+      value,
+    });
+  }
+}
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+export { retryAfterSeconds };
+export type { RateLimitDecisionLike };
