@@ -198,14 +198,18 @@ describe("EndpointSet: outlier ejection", () => {
     expect(set.effectiveWeight("a")).toBe(1); // streak restarted at restore
   });
 
-  it("reports no endpoint, once, when all are out", () => {
-    const cfg = upstream({ a: 1 }, { ...outlier({}), healthCheck: { enabled: true, fall: 1 } });
-    const { set, seen } = setup(cfg);
+  it("offers no endpoint when every one is out (no panic routing)", () => {
+    const cfg = upstream(
+      { a: 1, b: 1 },
+      { ...outlier({}), healthCheck: { enabled: true, fall: 1 } },
+    );
+    const { set } = setup(cfg);
     for (let i = 0; i < 3; i++) set.record("a", fail);
+    set.recordHealthCheck("b", false, "connect ECONNREFUSED");
     expect(set.pick()).toBeUndefined();
-    set.recordHealthCheck("a", false, "connect ECONNREFUSED");
-    expect(seen.filter((e) => e.type === "upstream.unavailable")).toEqual([
-      expect.objectContaining({ upstream: "api", healthy: 1, total: 1 }),
+    expect(set.snapshot().map((s) => [s.id, s.healthy, s.ejected])).toEqual([
+      ["a", true, true],
+      ["b", false, false],
     ]);
   });
 });

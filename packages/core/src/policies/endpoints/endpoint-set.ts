@@ -71,7 +71,8 @@ class EndpointState {
  *   default); `fall` failed probes take one out, `rise` passes bring it back.
  * - No panic mode: when every endpoint is unhealthy or ejected, `pick` returns undefined and the
  *   request goes to the fallback chain (stale cache, fallback upstream, static) instead of to
- *   endpoints known to be failing; `upstream.unavailable` is emitted when that state begins.
+ *   endpoints known to be failing. (`upstream.unavailable` is raised from the instance
+ *   snapshot, which sees every upstream at once.)
  * - Slow start: a recovered endpoint's weight ramps linearly from 10% to 100% over
  *   `slowStartMs`; endpoints added by a config change ramp too (as Envoy does for new hosts).
  * - Weight shift: on a config change every endpoint's weight moves linearly from the weight in
@@ -91,7 +92,6 @@ export class EndpointSet {
   private weights = new Float64Array(0);
   private shiftStart = 0;
   private shiftMs = 0;
-  private wasAvailable = true;
 
   constructor(opts: EndpointSetOptions) {
     this.upstream = opts.upstream;
@@ -285,7 +285,6 @@ export class EndpointSet {
         e.resetDetection();
       }
     }
-    this.checkAvailability();
   }
 
   private rebuild(): void {
@@ -315,7 +314,10 @@ export class EndpointSet {
   private eject(e: EndpointState, now: number, reason: string): void {
     const od = this.config.outlierDetection;
     let ejected = 0;
-    for (const x of this.list) if (x.ejected && (this.expire(x, now), x.ejected)) ejected++;
+    for (const x of this.list) {
+      this.expire(x, now);
+      if (x.ejected) ejected++;
+    }
     const allowed =
       od.maxEjectionPercent > 0 &&
       (ejected === 0 || ((ejected + 1) * 100) / this.list.length <= od.maxEjectionPercent);
@@ -338,7 +340,6 @@ export class EndpointSet {
         ejectionMs,
       });
     }
-    this.checkAvailability();
   }
 
   /** Restores an endpoint whose ejection time is up. */
@@ -351,7 +352,6 @@ export class EndpointSet {
     e.lastRestoredAt = at;
     e.recoveredAt = at;
     e.resetDetection();
-    this.wasAvailable = true;
     const events = this.events;
     if (events?.hasListeners) {
       events.emit({
@@ -373,34 +373,6 @@ export class EndpointSet {
         endpoint: e.choice.id,
         healthy: e.healthy,
         reason,
-      });
-    }
-    this.checkAvailability();
-  }
-
-  /** Emits `upstream.unavailable` once when the last usable endpoint goes. */
-  private checkAvailability(): void {
-    const now = this.clock.now();
-    let usable = 0;
-    let healthy = 0;
-    for (const e of this.list) {
-      if (e.healthy) healthy++;
-      if (this.available(e, now)) usable++;
-    }
-    if (usable > 0) {
-      this.wasAvailable = true;
-      return;
-    }
-    if (!this.wasAvailable) return;
-    this.wasAvailable = false;
-    const events = this.events;
-    if (events?.hasListeners) {
-      events.emit({
-        type: "upstream.unavailable",
-        at: this.clock.wallNow(),
-        upstream: this.upstream,
-        healthy,
-        total: this.list.length,
       });
     }
   }

@@ -66,7 +66,13 @@ export class RouteRateLimiter {
     const entry = this.tiers.get(tier) ?? this.tiers.get(this.fallbackTier);
     if (entry === undefined) return UNLIMITED;
     const result = entry.limiter.check(consumerKey);
-    if (result instanceof Promise) return result.then((d) => this.observe(consumerKey, d));
+    if (result instanceof Promise) {
+      // A shared store that fails must not take the route down with it: admit (fail open).
+      return result.then(
+        (d) => this.observe(consumerKey, d),
+        () => UNLIMITED,
+      );
+    }
     return this.observe(consumerKey, result);
   }
 

@@ -69,4 +69,15 @@ describe("SlidingWindowLimiter (weighted two-window approximation)", () => {
     expect(await run(sw, "alice", 2)).toEqual([true, false]);
     expect(await run(sw, "bob", 2)).toEqual([true, false]);
   });
+
+  it("enforces one limit across limiters sharing a store (as gateway instances sharing Redis)", async () => {
+    const clock = new FakeClock();
+    const limits = { tier: "default", limit: 4, burst: 0, windowMs: 1000, policy: "" };
+    const shared = SlidingWindowLimiter.memoryStore("shared", 1000);
+    const one = new SlidingWindowLimiter(limits, clock, "unused", shared);
+    const two = new SlidingWindowLimiter(limits, clock, "unused", shared);
+    const out = [];
+    for (const l of [one, two, one, two, one, two]) out.push((await l.consume("alice")).allowed);
+    expect(out).toEqual([true, true, true, true, false, false]);
+  });
 });
