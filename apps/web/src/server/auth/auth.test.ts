@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestEnv, TEST_ORIGIN, type TestEnv } from "../testing/harness";
+
+function signInRequest(email: string, password: string, ip = "203.0.113.7"): Request {
+  return new Request(`${TEST_ORIGIN}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      origin: TEST_ORIGIN,
+      "x-forwarded-for": ip,
+    },
+    body: JSON.stringify({ email, password }),
+  });
+}
+
+function sessionCookie(res: Response): string {
+  const cookies = res.headers.getSetCookie();
+  const token = cookies.find((c) => c.startsWith("better-auth.session_token="));
+  if (!token) throw new Error(`no session cookie in ${JSON.stringify(cookies)}`);
+  return token.split(";")[0]!;
+}
+
+describe("auth", () => {
+  let env: TestEnv;
+  afterEach(() => env?.close());
+
+  it("signs in with email + password and sets an HttpOnly, SameSite=Lax session cookie", async () => {
+    env = await createTestEnv();
+    const res = await env.auth.handler(
+      signInRequest(env.users.viewer.email, env.users.viewer.password),
+    );
+    expect(res.status).toBe(200);
+    const raw = res.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="));
+    expect(raw).toBeDefined();
+    expect(raw).toMatch(/HttpOnly/i);
+    expect(raw).toMatch(/SameSite=Lax/i);
+    // Served over http in this test: no Secure flag (it is set when the base URL is https).
+    expect(raw).not.toMatch(/;\s*Secure/i);
+
+    const session = await env.auth.api.getSession({
+      headers: new Headers({ cookie: sessionCookie(res) }),
+    });
+    expect(session?.user.email).toBe(env.users.viewer.email);
+    expect(session?.user.role).toBe("viewer");
+  });
+
+  it("refuses a wrong password and public sign-up", async () => {
+    env = await createTestEnv();
+    const bad = await env.auth.handler(signInRequest(env.users.viewer.email, "wrong-password-1"));
+    expect(bad.status).toBe(401);
+    const signUp = await env.auth.handler(
+      new Request(`${TEST_ORIGIN}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: TEST_ORIGIN },
+        body: JSON.stringify({ email: "x@example.test", password: "password-1234", name: "x" }),
+      }),
+    );
+    expect(signUp.ok).toBe(false);
+  });
+
+  it("marks cookies Secure when served over https", async () => {
+    const { createAuth } = await import("./auth");
+    env = await createTestEnv();
+    const httpsAuth = createAuth(env.store, {
+      secret: "test-secret-test-secret-test-secret-0123",
+      baseURL: "https://ops.example.test",
+      rateLimit: { enabled: false, signInMax: 5, signInWindowS: 60 },
+    });
+    const res = await httpsAuth.handler(
+      new Request("https://ops.example.test/api/auth/sign-in/email", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "https://ops.example.test" },
+        body: JSON.stringify({ email: env.users.admin.email, password: env.users.admin.password }),
+      }),
+    );
+    expect(res.status).toBe(200);
+    const raw = res.headers.getSetCookie().find((c) => c.includes("session_token="));
+    expect(raw).toMatch(/^__Secure-/);
+    expect(raw).toMatch(/;\s*Secure/i);
+  });
+
+  it("throttles sign-in attempts per client address", async () => {
+    env = await createTestEnv({ rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 } });
+    const ip = "198.51.100.23";
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await env.auth.handler(
+        signInRequest(env.users.viewer.email, "wrong-password-1", ip),
+      );
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    // Even the right password is refused while throttled…
+    const right = await env.auth.handler(
+      signInRequest(env.users.viewer.email, env.users.viewer.password, ip),
+    );
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get("x-retry-after"))).toBeGreaterThan(0);
+    // …while another address is not affected.
+    const other = await env.auth.handler(
+      signInRequest(env.users.viewer.email, env.users.viewer.password, "198.51.100.24"),
+    );
+    expect(other.status).toBe(200);
+  });
+
+  it("ends the session at sign-out", async () => {
+    env = await createTestEnv();
+    const res = await env.auth.handler(
+      signInRequest(env.users.operator.email, env.users.operator.password),
+    );
+    const cookie = sessionCookie(res);
+    const out = await env.auth.handler(
+      new Request(`${TEST_ORIGIN}/api/auth/sign-out`, {
+        method: "POST",
+        headers: { cookie, origin: TEST_ORIGIN, "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
+    expect(out.status).toBe(200);
+    expect(await env.auth.api.getSession({ headers: new Headers({ cookie }) })).toBeNull();
+  });
+
+  it("revokes every session of a user whose role an admin changes", async () => {
+    env = await createTestEnv();
+    const a = sessionCookie(
+      await env.auth.handler(signInRequest(env.users.operator.email, env.users.operator.password)),
+    );
+    const b = sessionCookie(
+      await env.auth.handler(signInRequest(env.users.operator.email, env.users.operator.password)),
+    );
+    const admin = sessionCookie(
+      await env.auth.handler(signInRequest(env.users.admin.email, env.users.admin.password)),
+    );
+    for (const cookie of [a, b]) {
+      expect(await env.auth.api.getSession({ headers: new Headers({ cookie }) })).not.toBeNull();
+    }
+
+    await env.caller("admin").users.setRole({ userId: env.users.operator.id, role: "viewer" });
+
+    for (const cookie of [a, b]) {
+      expect(await env.auth.api.getSession({ headers: new Headers({ cookie }) })).toBeNull();
+    }
+    // Other users keep theirs.
+    expect(
+      await env.auth.api.getSession({ headers: new Headers({ cookie: admin }) }),
+    ).not.toBeNull();
+    // Signing in again yields the new role.
+    const again = sessionCookie(
+      await env.auth.handler(signInRequest(env.users.operator.email, env.users.operator.password)),
+    );
+    const s = await env.auth.api.getSession({ headers: new Headers({ cookie: again }) });
+    expect(s?.user.role).toBe("viewer");
+  });
+});
