@@ -304,6 +304,15 @@ describe("EndpointSet: slow start and weight shift", () => {
     expect(set.effectiveWeight("a")).toBe(125);
   });
 
+  it("does not restart a shift under way when an unrelated change arrives", () => {
+    const { set, clock } = setup(upstream({ a: 100 }));
+    set.updateConfig(upstream({ a: 0 }, { weightShiftMs: 1000 }));
+    clock.advance(500);
+    set.updateConfig(upstream({ a: 0 }, { weightShiftMs: 1000, maxSockets: 10 }));
+    clock.advance(250);
+    expect(set.effectiveWeight("a")).toBe(25);
+  });
+
   it("applies new weights at once without weightShiftMs and keeps ejection state", () => {
     const { set } = setup(upstream({ a: 100, b: 100 }, outlier({})));
     for (let i = 0; i < 3; i++) set.record("a", fail);

@@ -254,13 +254,21 @@ export class EndpointSet {
    */
   updateConfig(config: UpstreamConfig): void {
     const now = this.clock.now();
-    const shifting = config.weightShiftMs > 0;
+    const entries = Object.entries(config.endpoints);
+    // Every revision reaches every upstream; only one that changes weights (or the endpoint
+    // list) starts a new shift, so an unrelated change does not restart one under way.
+    const reweighted =
+      entries.length !== this.byId.size ||
+      entries.some(([id, ep]) => this.byId.get(id)?.weight !== ep.weight);
+    const shifting = reweighted && config.weightShiftMs > 0;
     const next = new Map<string, EndpointState>();
-    for (const [id, ep] of Object.entries(config.endpoints)) {
+    for (const [id, ep] of entries) {
       let e = this.byId.get(id);
       if (e) {
-        e.fromWeight = shifting ? this.shiftedWeight(e, now) : ep.weight;
-        e.weight = ep.weight;
+        if (reweighted) {
+          e.fromWeight = shifting ? this.shiftedWeight(e, now) : ep.weight;
+          e.weight = ep.weight;
+        }
         if (e.choice.url !== ep.url) e.choice = Object.freeze({ id, url: ep.url });
       } else {
         e = new EndpointState(id, ep.url, ep.weight, shifting ? 0 : ep.weight);
@@ -268,8 +276,10 @@ export class EndpointSet {
       }
       next.set(id, e);
     }
-    this.shiftStart = now;
-    this.shiftMs = config.weightShiftMs;
+    if (reweighted) {
+      this.shiftStart = now;
+      this.shiftMs = shifting ? config.weightShiftMs : 0;
+    }
     this.byId = next;
     this.config = config;
     this.rebuild();
