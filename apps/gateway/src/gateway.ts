@@ -31,7 +31,7 @@ import { GatewayMetrics } from "./admin/metrics";
 import { startAdminServer } from "./admin/admin-server";
 import { ResponseCache } from "./cache/response-cache";
 import { ControlLoop } from "./control/control-loop";
-import { HealthChecker, type HealthTarget } from "./health/health-checker";
+import { HealthChecker } from "./health/health-checker";
 import { HttpProxyAdapter } from "./proxy/http-proxy-adapter";
 import { RouteTable } from "./routing/route-table";
 import { RequestHandler, activeConfig, type ActiveConfig } from "./server/handler";
@@ -126,17 +126,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   }
 
   const bus = new EventBus();
-  const runtime = new ResilienceRuntime({
-    clock,
-    random,
-    events: bus,
-  }) as unknown as RuntimePort & {
-    upstream?(id: string): { endpoints: HealthTarget } | undefined;
-  };
+  const runtime: RuntimePort = new ResilienceRuntime({ clock, random, events: bus });
   const adapter = new HttpProxyAdapter({ clock });
   const cache = new ResponseCache(config.gateway.cache.maxBytes);
   const metrics = new GatewayMetrics();
-  const health = new HealthChecker((id) => runtime.upstream?.(id)?.endpoints);
+  const health = new HealthChecker((id) => runtime.upstream(id)?.endpoints);
   const startedAt = clock.wallNow();
 
   let active: ActiveConfig = activeConfig(config, revision, new RouteTable(config));
@@ -205,7 +199,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   const telemetry: Telemetry = new Telemetry({
     bus,
     writer,
-    drainSli: (before) => runtime.sli.drain(before),
+    drainSli: (before) => {
+      runtime.tick();
+      return runtime.sli.drain(before);
+    },
     snapshot,
     config: () => active.config,
     wallNow: () => clock.wallNow(),
