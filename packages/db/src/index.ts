@@ -41,10 +41,12 @@ export type {
 export {
   writeSliBuckets,
   rollupMinutes,
+  rollupHours,
   runRetention,
   readSliSeries,
   readSliSummary,
   SECONDS_RANGE_LIMIT_MS,
+  MINUTES_RANGE_LIMIT_MS,
 } from "./sli";
 export type {
   SliPoint,
@@ -54,6 +56,7 @@ export type {
   SliSummaryQuery,
   RetentionOptions,
   RetentionResult,
+  SliResolution,
 } from "./sli";
 export { writeSnapshot, readInstances, readCircuitStates, ALIVE_MS } from "./live";
 export type { InstanceState, CircuitState } from "./live";

@@ -217,6 +217,13 @@ export const sliMinutes = sqliteTable("sli_minutes", sliColumns, (t) => [
   index("sli_minutes_upstream_idx").on(t.upstream, t.start),
 ]);
 
+/** Hour roll-ups of the minute table, so month-long charts read hundreds of rows, not 40 000s. */
+export const sliHours = sqliteTable("sli_hours", sliColumns, (t) => [
+  primaryKey({ columns: [t.route, t.upstream, t.start] }),
+  index("sli_hours_start_idx").on(t.start),
+  index("sli_hours_upstream_idx").on(t.upstream, t.start),
+]);
+
 /** Small key/value table for store bookkeeping (roll-up watermark...). */
 export const storeMeta = sqliteTable("store_meta", {
   key: text("key").primaryKey(),

@@ -73,14 +73,38 @@ const ROLLUP_KEY = "rollup_minutes_upto";
 /** Minutes before the watermark recomputed on each roll-up, to take in late seconds. */
 const ROLLUP_SLACK_MS = 2 * MINUTE;
 
+const HOUR = 3_600_000;
+
+/** Recompute `dst` rows (bucket size `size`) from `src` rows in [from, to), replacing them. */
+function recompute(store: Store, src: string, dst: string, size: number, from: number, to: number) {
+  return prepared(
+    store,
+    `INSERT INTO ${dst} (start, route, upstream, ${COUNT_COLUMNS.join(", ")}, latency)
+     SELECT (start / ${size}) * ${size} AS b, route, upstream,
+       ${COUNT_COLUMNS.map((c) => `sum(${c})`).join(", ")}, rg_sum_cells(latency)
+     FROM ${src} WHERE start >= ? AND start < ?
+     GROUP BY b, route, upstream
+     ON CONFLICT(route, upstream, start) DO UPDATE SET
+     ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, latency = excluded.latency`,
+  ).run(from, to).changes;
+}
+
+/** Rebuild hour roll-ups for [from, to) from the minute table (e.g. after importing minutes). */
+export function rollupHours(store: Store, from: number, to: number): number {
+  const a = Math.floor(from / HOUR) * HOUR;
+  const b = Math.ceil(to / HOUR) * HOUR;
+  return writeTx(store, () => recompute(store, "sli_minutes", "sli_hours", HOUR, a, b));
+}
+
 /**
- * Sum completed seconds (before the minute holding `uptoWallMs`) into the minute table.
- * Idempotent: each minute is recomputed from its seconds and replaced, never added twice.
+ * Sum completed seconds (before the minute holding `uptoWallMs`) into the minute table, and
+ * the minutes into the hour table (the current hour partially, completed on later runs).
+ * Idempotent: each bucket is recomputed from its parts and replaced, never added twice.
  */
 export function rollupMinutes(
   store: Store,
   uptoWallMs: number,
-): { minutes: number; from: number; to: number } {
+): { minutes: number; hours: number; from: number; to: number } {
   const to = Math.floor(uptoWallMs / MINUTE) * MINUTE;
   return writeTx(store, () => {
     const mark = prepared(store, "SELECT value FROM store_meta WHERE key = ?")
@@ -90,25 +114,19 @@ export function rollupMinutes(
     if (mark === undefined) {
       const min = prepared(store, "SELECT min(start) FROM sli_seconds").pluck().get() as
         number | null;
-      if (min === null) return { minutes: 0, from: to, to };
+      if (min === null) return { minutes: 0, hours: 0, from: to, to };
       from = Math.floor(min / MINUTE) * MINUTE;
     } else from = Math.max(0, mark - ROLLUP_SLACK_MS);
-    if (to <= from) return { minutes: 0, from, to };
-    const r = prepared(
-      store,
-      `INSERT INTO sli_minutes (start, route, upstream, ${COUNT_COLUMNS.join(", ")}, latency)
-       SELECT (start / ${MINUTE}) * ${MINUTE} AS m, route, upstream,
-         ${COUNT_COLUMNS.map((c) => `sum(${c})`).join(", ")}, rg_sum_cells(latency)
-       FROM sli_seconds WHERE start >= ? AND start < ?
-       GROUP BY m, route, upstream
-       ON CONFLICT(route, upstream, start) DO UPDATE SET
-       ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, latency = excluded.latency`,
-    ).run(from, to);
+    if (to <= from) return { minutes: 0, hours: 0, from, to };
+    const minutes = recompute(store, "sli_seconds", "sli_minutes", MINUTE, from, to);
+    const hourFrom = Math.floor(from / HOUR) * HOUR;
+    const hourTo = Math.ceil(to / HOUR) * HOUR;
+    const hours = recompute(store, "sli_minutes", "sli_hours", HOUR, hourFrom, hourTo);
     prepared(
       store,
       "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
     ).run(ROLLUP_KEY, to);
-    return { minutes: r.changes, from, to };
+    return { minutes, hours, from, to };
   });
 }
 
@@ -116,6 +134,8 @@ export interface RetentionOptions {
   now?: number;
   secondsKeepMs?: number;
   minutesKeepMs?: number;
+  /** Default: twice minutesKeepMs. */
+  hoursKeepMs?: number;
   eventsKeepMs?: number;
   /** Rows deleted per statement; each batch is its own short transaction. */
   batchSize?: number;
@@ -125,6 +145,7 @@ export interface RetentionResult {
   events: number;
   sliSeconds: number;
   sliMinutes: number;
+  sliHours: number;
 }
 
 function deleteBefore(
@@ -150,7 +171,8 @@ function deleteBefore(
 export function runRetention(store: Store, opts: RetentionOptions = {}): RetentionResult {
   const now = opts.now ?? Date.now();
   const batch = Math.max(1, opts.batchSize ?? 5000);
-  return {
+  const minutesKeepMs = opts.minutesKeepMs ?? 30 * 86_400_000;
+  const result = {
     events: deleteBefore(
       store,
       "events",
@@ -165,14 +187,18 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
       now - (opts.secondsKeepMs ?? 6 * 3_600_000),
       batch,
     ),
-    sliMinutes: deleteBefore(
+    sliMinutes: deleteBefore(store, "sli_minutes", "start", now - minutesKeepMs, batch),
+    sliHours: deleteBefore(
       store,
-      "sli_minutes",
+      "sli_hours",
       "start",
-      now - (opts.minutesKeepMs ?? 30 * 86_400_000),
+      now - (opts.hoursKeepMs ?? 2 * minutesKeepMs),
       batch,
     ),
   };
+  // Keeps the planner's statistics fresh as tables grow and shrink (cheap when nothing changed).
+  store.sqlite.pragma("optimize");
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,13 +281,34 @@ function totalsOf(r: AggRow | undefined): SliTotals {
 
 /** Ranges up to this length are read from second buckets; longer ones from minutes. */
 export const SECONDS_RANGE_LIMIT_MS = 2 * 3_600_000;
+/** Ranges longer than this, with steps of whole hours, are read from hour roll-ups. */
+export const MINUTES_RANGE_LIMIT_MS = 2 * 86_400_000;
 const MAX_POINTS = 2000;
 const DEFAULT_POINTS = 300;
 
-function pickTable(from: number, to: number): { table: string; unit: number } {
-  return to - from <= SECONDS_RANGE_LIMIT_MS
-    ? { table: "sli_seconds", unit: 1000 }
-    : { table: "sli_minutes", unit: MINUTE };
+export type SliResolution = "auto" | "seconds" | "minutes" | "hours";
+
+const TABLES = {
+  seconds: { table: "sli_seconds", unit: 1000 },
+  minutes: { table: "sli_minutes", unit: MINUTE },
+  hours: { table: "sli_hours", unit: HOUR },
+} as const;
+
+function pickTable(
+  from: number,
+  to: number,
+  resolution: SliResolution = "auto",
+  stepMs?: number,
+): { table: string; unit: number } {
+  if (resolution !== "auto") return TABLES[resolution];
+  const range = to - from;
+  if (range <= SECONDS_RANGE_LIMIT_MS) return TABLES.seconds;
+  const wholeHours =
+    from % HOUR === 0 && to % HOUR === 0 && (stepMs === undefined || stepMs % HOUR === 0);
+  const step = stepMs ?? range / DEFAULT_POINTS;
+  if (range > MINUTES_RANGE_LIMIT_MS && step >= HOUR && (wholeHours || range >= 7 * 86_400_000))
+    return TABLES.hours;
+  return TABLES.minutes;
 }
 
 function filters(q: { route?: string; upstream?: string }): { sql: string; params: string[] } {
@@ -287,15 +334,18 @@ export interface SliSeriesQuery {
   to: number;
   /** Step between points (rounded up to the table's granularity). Default: ~300 points. */
   stepMs?: number;
+  /** Which buckets to read; "auto" picks by range (seconds ≤ 2 h, hours for long ranges). */
+  resolution?: SliResolution;
 }
 
 /**
  * Chart-ready points from `from` (inclusive) to `to` (exclusive), one per step, gaps filled
- * with zeros. Ranges ≤ 2 h read second buckets, longer ones minute roll-ups.
+ * with zeros. Ranges ≤ 2 h read second buckets, longer ones minute roll-ups, and ranges over
+ * 2 days with whole-hour steps hour roll-ups.
  */
 export function readSliSeries(store: Store, q: SliSeriesQuery): SliPoint[] {
   if (!(q.to > q.from)) return [];
-  const { table, unit } = pickTable(q.from, q.to);
+  const { table, unit } = pickTable(q.from, q.to, q.resolution, q.stepMs);
   const range = q.to - q.from;
   let step = q.stepMs ?? range / DEFAULT_POINTS;
   step = Math.max(unit, Math.ceil(step / unit) * unit);
@@ -319,12 +369,13 @@ export interface SliSummaryQuery {
   groupBy: "route" | "upstream";
   route?: string;
   upstream?: string;
+  resolution?: SliResolution;
 }
 
 /** Totals, error rate, percentiles and rps per route or per upstream over a range. */
 export function readSliSummary(store: Store, q: SliSummaryQuery): SliSummaryRow[] {
   if (!(q.to > q.from)) return [];
-  const { table } = pickTable(q.from, q.to);
+  const { table } = pickTable(q.from, q.to, q.resolution, HOUR);
   const key = q.groupBy === "route" ? "route" : "upstream";
   const f = filters(q);
   const rows = prepared(

@@ -45,6 +45,8 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     if (!readonly) {
       sqlite.pragma("journal_mode = WAL");
       sqlite.pragma("synchronous = NORMAL");
+      // 32 MiB of page cache: roll-ups and month-long reads touch many index pages.
+      sqlite.pragma("cache_size = -32768");
       sqlite.pragma(`journal_size_limit = ${opts.journalSizeLimit ?? 64 * 1024 * 1024}`);
       sqlite.pragma(`wal_autocheckpoint = ${opts.walAutocheckpoint ?? 1000}`);
     }
