@@ -8,6 +8,8 @@ export interface WriterStats {
   queued: number;
   written: number;
   dropped: Record<string, number>;
+  /** SLI buckets dropped (any reason). */
+  droppedSli?: number;
   healthy?: boolean;
   lastError?: string;
 }

@@ -127,6 +127,7 @@ export class Telemetry {
       s = { queued: 0, written: 0, dropped: {}, healthy: false };
     }
     const dropped = { ...s.dropped };
+    if (s.droppedSli) dropped.sli = (dropped.sli ?? 0) + s.droppedSli;
     for (const [k, v] of Object.entries(this.localDrops)) dropped[k] = (dropped[k] ?? 0) + v;
     return { ...s, dropped };
   }

@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import {
+  EventBus,
+  LATENCY_CELLS,
+  emptyCounts,
+  loadConfig,
+  type InstanceSnapshot,
+  type ResilienceEvent,
+  type SliBucket,
+} from "@rg/core";
+import { Telemetry } from "./telemetry";
+import type { EventWriterPort } from "./ports";
+
+const config = loadConfig({
+  upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+  routes: { r: { match: { pathPrefix: "/" }, upstream: "a", slo: { successTarget: 0.99 } } },
+});
+
+function bucket(start: number, ok: number, bad: number): SliBucket {
+  const counts = emptyCounts();
+  counts.success = ok;
+  counts.http_5xx = bad;
+  return {
+    start,
+    route: "r",
+    upstream: "a",
+    counts,
+    rejected: 0,
+    retries: 0,
+    fallbacks: 0,
+    slow: 0,
+    latency: new Array<number>(LATENCY_CELLS).fill(0),
+  };
+}
+
+function snapshot(healthy: boolean): InstanceSnapshot {
+  return {
+    instanceId: "i",
+    pid: 1,
+    startedAt: 0,
+    at: 0,
+    revision: 1,
+    mode: "normal",
+    upstreams: {
+      a: {
+        breakers: [],
+        bulkhead: { inFlight: 0, queued: 0, maxConcurrent: 1, maxQueue: 0, rejected: 0 },
+        endpoints: [
+          {
+            id: "x",
+            url: "u",
+            healthy,
+            ejected: false,
+            ejections: 0,
+            weight: 1,
+            effectiveWeight: 1,
+            inFlight: 0,
+          },
+        ],
+        retryBudget: { active: 0, retrying: 0, exhausted: 0 },
+      },
+    },
+    routes: {},
+    inFlight: 0,
+    telemetry: { queued: 0, written: 0, dropped: {} },
+  };
+}
+
+describe("Telemetry", () => {
+  it("emits slo.burn when both windows burn above the threshold, and upstream.unavailable once", () => {
+    const bus = new EventBus();
+    const seen: ResilienceEvent[] = [];
+    bus.on((e) => seen.push(e));
+    const now = 10 * 3600_000;
+    let pending: SliBucket[] = [bucket(now - 2000, 50, 50)];
+    let healthy = false;
+    const t = new Telemetry({
+      bus,
+      writer: undefined,
+      drainSli: () => {
+        const out = pending;
+        pending = [];
+        return out;
+      },
+      snapshot: () => snapshot(healthy),
+      config: () => config,
+      wallNow: () => now,
+    });
+    t.tick();
+    // Error ratio 0.5 against a 1% budget: burn rate 50 in both windows (≥ 14.4).
+    const burn = seen.find((e) => e.type === "slo.burn");
+    expect(burn).toMatchObject({ route: "r", threshold: 14.4 });
+    expect(burn && "longBurnRate" in burn ? burn.longBurnRate : 0).toBeCloseTo(50);
+    expect(seen.filter((e) => e.type === "upstream.unavailable")).toHaveLength(1);
+    t.tick();
+    expect(seen.filter((e) => e.type === "upstream.unavailable")).toHaveLength(1);
+    expect(seen.filter((e) => e.type === "slo.burn")).toHaveLength(1);
+    healthy = true;
+    t.tick();
+    healthy = false;
+    t.tick();
+    expect(seen.filter((e) => e.type === "upstream.unavailable")).toHaveLength(2);
+    // No writer: events are counted as dropped, never thrown.
+    expect(t.stats().dropped.no_store).toBeGreaterThan(0);
+  });
+
+  it("counts drops when the writer throws and keeps going", () => {
+    const bus = new EventBus();
+    const writer: EventWriterPort = {
+      enqueueEvent: () => {
+        throw new Error("broken");
+      },
+      enqueueSli: () => {
+        throw new Error("broken");
+      },
+      setSnapshot: () => {
+        throw new Error("broken");
+      },
+      stats: () => ({ queued: 0, written: 0, dropped: { queue_full: 2 } }),
+      close: () => Promise.reject(new Error("broken")),
+    };
+    const t = new Telemetry({
+      bus,
+      writer,
+      drainSli: () => [bucket(0, 1, 0)],
+      snapshot: () => snapshot(true),
+      config: () => config,
+      wallNow: () => 5000,
+    });
+    bus.emit({ type: "config.applied", at: 1, revision: 1 });
+    expect(() => t.tick()).not.toThrow();
+    expect(t.stats().dropped).toMatchObject({ queue_full: 2, store_error: 3 });
+    return expect(t.close()).resolves.toBeUndefined();
+  });
+});
