@@ -1,0 +1,43 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defineConfig } from "@playwright/test";
+
+// Drills append their figures here; run.mjs prints them as one JSON line at the end.
+// Set once in the runner process so every worker inherits the same folder.
+process.env.DRILL_FIGURES_DIR ??= mkdtempSync(join(tmpdir(), "rg-drills-"));
+
+const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+export default defineConfig({
+  // Every spec starts real servers; two shared cores fit one worker.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: true,
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 10_000 },
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    viewport: { width: 1440, height: 900 },
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: chromiumArgs,
+    },
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+  projects: [
+    { name: "e2e", testDir: "./specs", testMatch: /.*\.spec\.ts$/ },
+    { name: "drills", testDir: "./drills", testMatch: /.*\.drill\.ts$/ },
+  ],
+});
