@@ -1,0 +1,25 @@
+import type { Metadata } from "next";
+import { caller, HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { UsersView } from "./users-view";
+
+export const metadata: Metadata = { title: "Users" };
+
+export default async function UsersPage() {
+  const me = await (await caller()).me().catch(() => null);
+  if (me?.role !== "admin") {
+    return (
+      <>
+        <h1>Users</h1>
+        <div role="alert" className="alert error">
+          Only admins can manage users. Your role: {me?.role ?? "none"}.
+        </div>
+      </>
+    );
+  }
+  prefetch(trpc.users.list.queryOptions());
+  return (
+    <HydrateClient>
+      <UsersView />
+    </HydrateClient>
+  );
+}
