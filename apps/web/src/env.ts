@@ -35,7 +35,10 @@ const envSchema = z.object({
   AUTH_SIGNIN_WINDOW_S: intFromEnv(60),
   AUTH_RATE_LIMIT: boolFromEnv(true),
   /** First-start admin; a random one-time password is printed when absent. */
-  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_EMAIL: z
+    .string()
+    .regex(/^[^@\s]+@[^@\s]+$/, "must look like name@host")
+    .optional(),
   ADMIN_PASSWORD: z.string().min(8).optional(),
 });
 

@@ -5,9 +5,11 @@
  */
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { createAuthMiddleware } from "better-auth/api";
 import { admin } from "better-auth/plugins/admin";
 import * as schema from "@rg/db/schema";
 import type { Store } from "@rg/db";
+import { canonicalEmail } from "./email";
 import { accessControl, authRoles } from "./roles";
 
 export interface AuthOptions {
@@ -64,6 +66,16 @@ export function createAuth(store: Store, opts: AuthOptions) {
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure },
     },
     telemetry: { enabled: false },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== "/sign-in/email") return;
+        const body = ctx.body as { email?: unknown } | undefined;
+        if (typeof body?.email !== "string") return;
+        const email = canonicalEmail(body.email);
+        if (email === body.email) return;
+        return { context: { body: { ...body, email } } };
+      }),
+    },
     plugins: [
       admin({
         ac: accessControl,

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { countUsers, openStore, type Store } from "@rg/db";
 import { createAuth, type Auth } from "./auth";
+import { canonicalEmail } from "./email";
 import type { Role } from "./roles";
 
 export interface SeedUserInput {
@@ -30,7 +31,7 @@ function offlineAuth(store: Store): Auth {
  */
 export async function upsertUser(auth: Auth, input: SeedUserInput): Promise<string> {
   const ctx = await auth.$context;
-  const email = input.email.toLowerCase();
+  const email = canonicalEmail(input.email);
   const existing = await ctx.internalAdapter.findUserByEmail(email, { includeAccounts: true });
   if (!existing) {
     const created = await auth.api.createUser({
@@ -84,7 +85,7 @@ export async function ensureInitialAdmin(
   given: { email?: string; password?: string },
 ): Promise<InitialAdmin | null> {
   if (countUsers(store) > 0) return null;
-  const email = given.email ?? "admin@localhost";
+  const email = canonicalEmail(given.email ?? "admin@localhost");
   const generated = given.password ? undefined : randomBytes(18).toString("base64url");
   await upsertUser(auth, {
     email,

@@ -2,7 +2,7 @@
  * Test harness: a real SQLite store in a temp dir with a small bootstrap config, an auth
  * instance bound to it, and tRPC callers with a fabricated session per role.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, seedBootstrapConfig, type Store } from "@rg/db";
@@ -74,25 +74,58 @@ export interface TestEnv {
   close(): void;
 }
 
+const TEST_SECRET = "test-secret-test-secret-test-secret-0123";
+
+interface Template {
+  dbPath: string;
+  users: TestEnv["users"];
+}
+
+let template: Promise<Template> | undefined;
+
+/**
+ * One migrated store with the three users, built once per test file: password hashing is
+ * deliberately slow, so each test copies this file instead of hashing again.
+ */
+function userTemplate(): Promise<Template> {
+  template ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rg-web-template-"));
+    const dbPath = join(dir, "template.db");
+    const store = openStore(dbPath);
+    const auth = createAuth(store, {
+      secret: TEST_SECRET,
+      baseURL: TEST_ORIGIN,
+      rateLimit: { enabled: false, signInMax: 5, signInWindowS: 60 },
+    });
+    const users = {} as TestEnv["users"];
+    for (const role of ["viewer", "operator", "admin"] as const) {
+      const email = `${role}@example.test`;
+      const password = `${role}-password-123`;
+      const id = await upsertUser(auth, { email, password, role });
+      users[role] = { id, email, password };
+    }
+    // Closing checkpoints the WAL into the main file, so a plain copy is complete.
+    store.close();
+    return { dbPath, users };
+  })();
+  return template;
+}
+
 export async function createTestEnv(
   opts: { rateLimit?: AuthOptions["rateLimit"]; config?: unknown } = {},
 ): Promise<TestEnv> {
+  const t = await userTemplate();
   const dir = mkdtempSync(join(tmpdir(), "rg-web-"));
   const dbPath = join(dir, "gateway.db");
+  copyFileSync(t.dbPath, dbPath);
   const store = openStore(dbPath);
   seedBootstrapConfig(store, opts.config ?? testConfig, "test.yaml", TEST_NOW - 3600_000);
   const auth = createAuth(store, {
-    secret: "test-secret-test-secret-test-secret-0123",
+    secret: TEST_SECRET,
     baseURL: TEST_ORIGIN,
     rateLimit: opts.rateLimit ?? { enabled: false, signInMax: 5, signInWindowS: 60 },
   });
-  const users = {} as TestEnv["users"];
-  for (const role of ["viewer", "operator", "admin"] as const) {
-    const email = `${role}@example.test`;
-    const password = `${role}-password-123`;
-    const id = await upsertUser(auth, { email, password, role });
-    users[role] = { id, email, password };
-  }
+  const users = structuredClone(t.users);
   const context = (role: Role | null, extra: Partial<Context> = {}): Context => ({
     store,
     auth,

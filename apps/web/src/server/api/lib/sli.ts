@@ -77,6 +77,43 @@ export function requestsAndBad(p: Counts): { total: number; bad: number } {
   return { total: p.total + p.rejected, bad };
 }
 
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+
+/**
+ * Totals over a long window (an SLO's days): minute roll-ups up to an hour ago, second
+ * buckets for the last hour, which the periodic roll-up may not have reached yet.
+ */
+export function longWindowTotalsBy(
+  store: Store,
+  groupBy: "route" | "upstream",
+  from: number,
+  to: number,
+): Map<string, SliTotals> {
+  const split = Math.floor((to - HOUR_MS) / MINUTE_MS) * MINUTE_MS;
+  if (split <= from) return totalsBy(store, groupBy, from, to);
+  const older = totalsBy(store, groupBy, from, split);
+  const recent = totalsBy(store, groupBy, split, to);
+  const out = new Map<string, SliTotals>();
+  for (const key of new Set([...older.keys(), ...recent.keys()])) {
+    const a = older.get(key) ?? emptyTotals();
+    const b = recent.get(key) ?? emptyTotals();
+    const total = a.total + b.total;
+    const bad = a.bad + b.bad;
+    out.set(key, {
+      total,
+      bad,
+      errorRate: total > 0 ? bad / total : 0,
+      rps: total / Math.max(1, (to - from) / 1000),
+      // Percentiles of the recent part: the long window is only used for budgets.
+      p50: b.p50,
+      p95: b.p95,
+      p99: b.p99,
+    });
+  }
+  return out;
+}
+
 export interface SparkPoint {
   t: number;
   rps: number;

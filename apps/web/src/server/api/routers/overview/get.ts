@@ -2,7 +2,14 @@ import type { BreakerReason, BreakerState, Config, ModeName } from "@rg/core";
 import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS } from "@rg/core";
 import { effectiveConfig, readInstances, type Store } from "@rg/db";
 import { worstBreaker } from "../../lib/breaker-state";
-import { budgetLeft, burn, emptyTotals, sparkline, totalsBy } from "../../lib/sli";
+import {
+  budgetLeft,
+  burn,
+  emptyTotals,
+  longWindowTotalsBy,
+  sparkline,
+  totalsBy,
+} from "../../lib/sli";
 import { viewerProcedure } from "../../trpc";
 
 const DAY_MS = 86_400_000;
@@ -68,7 +75,7 @@ export function buildOverview(store: Store, now: number): Overview {
   const budgetTotals = (days: number) => {
     let m = budgetWindows.get(days);
     if (!m) {
-      m = totalsBy(store, "route", now - days * DAY_MS, now);
+      m = longWindowTotalsBy(store, "route", now - days * DAY_MS, now);
       budgetWindows.set(days, m);
     }
     return m;
