@@ -16,7 +16,10 @@ describe("RoutePipeline: success and retries", () => {
     expect(h.calls[0]!.timeoutMs).toBe(300);
     expect(h.calls[0]!.deadlineRemainingMs).toBe(1000);
     expect(h.calls[0]!.signal.aborted).toBe(false);
-    expect(h.clock.pendingTimers).toBe(0); // the per-try timer was cleared on settle
+    // The per-try timeout was cancelled on settle: when its time comes, nothing aborts.
+    h.clock.advance(300);
+    expect(h.calls[0]!.signal.aborted).toBe(false);
+    expect(h.clock.pendingTimers).toBe(0);
 
     const breaker = h.runtime.snapshot().upstreams.api!.breakers[0]!;
     expect(breaker.window.calls).toBe(1);

@@ -21,11 +21,13 @@ import type { RetryConfig, RouteConfig, TimeoutsConfig } from "../config/schema"
 import type { EventBus } from "../events";
 import { classify, failureStatusMatcher, type Outcome, type OutcomeKind } from "../outcome";
 import type { CircuitBreaker } from "../policies/circuit-breaker";
-import { Deadline, attemptTimeoutMs } from "../policies/deadline";
+import { Deadline } from "../policies/deadline";
 import { FALLBACK_ERROR, chooseFallback, type FallbackCause } from "../policies/fallback";
 import type { RateLimitDecision, RouteRateLimiter } from "../policies/rate-limit";
 import { decideRetry } from "../policies/retry";
 import type { Clock, Random } from "../ports";
+import { LiteAbortSignal } from "./abort";
+import { TimeoutQueue } from "./timeout-queue";
 import type { SliSeries } from "../sli/recorder";
 import type { TrafficShift } from "./shift";
 import type { Attempt, AttemptResult, PipelineRequest, PipelineResult } from "./types";
@@ -96,6 +98,7 @@ export class RoutePipeline {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly events: EventBus;
+  private readonly timeoutQueue: TimeoutQueue;
 
   constructor(p: RoutePipelineParts) {
     this.routeId = p.routeId;
@@ -110,6 +113,7 @@ export class RoutePipeline {
     this.clock = p.clock;
     this.random = p.random;
     this.events = p.events;
+    this.timeoutQueue = new TimeoutQueue(p.clock, PER_TRY_TIMEOUT);
   }
 
   /** Upstream the primary attempts go to for the next request (traffic shift applied). */
@@ -163,7 +167,7 @@ export class RoutePipeline {
         attempts: run.attempts,
         upstream: run.upstream,
         endpoint: run.endpoint,
-        ...(rateLimit ? { rateLimit } : {}),
+        rateLimit,
       };
     }
 
@@ -221,7 +225,7 @@ export class RoutePipeline {
           upstream: second.upstream,
           endpoint: second.endpoint,
           fromFallback: true,
-          ...(rateLimit ? { rateLimit } : {}),
+          rateLimit,
         };
       }
       // The fallback upstream failed too: static response, or its failure passes through.
@@ -242,7 +246,7 @@ export class RoutePipeline {
           upstream: second.upstream,
           endpoint: second.endpoint,
           fromFallback: true,
-          ...(rateLimit ? { rateLimit } : {}),
+          rateLimit,
         };
       }
       if (second.response !== undefined) discard(second.response);
@@ -260,7 +264,7 @@ export class RoutePipeline {
         ...(decision.source === "static" ? { staticResponse: decision.response } : {}),
         attempts: run.attempts,
         ...(run.lastOutcome ? { lastOutcome: run.lastOutcome } : {}),
-        ...(rateLimit ? { rateLimit } : {}),
+        rateLimit,
       };
     }
 
@@ -274,7 +278,7 @@ export class RoutePipeline {
         attempts: run.attempts,
         upstream: run.upstream,
         endpoint: run.endpoint,
-        ...(rateLimit ? { rateLimit } : {}),
+        rateLimit,
       };
     }
     // Refused before any attempt completed (breaker, bulkhead, no endpoint): a rejection;
@@ -290,7 +294,7 @@ export class RoutePipeline {
       ...(run.retryAfterMs !== undefined ? { retryAfterMs: run.retryAfterMs } : {}),
       attempts: run.attempts,
       ...(run.lastOutcome ? { lastOutcome: run.lastOutcome } : {}),
-      ...(rateLimit ? { rateLimit } : {}),
+      rateLimit,
     };
   }
 
@@ -370,7 +374,9 @@ export class RoutePipeline {
           run.aborted = true;
           return;
         }
-        if (deadline.expired()) {
+        // The first attempt starts right after the deadline did; later ones after a backoff
+        // that decideRetry kept inside it. The per-try timeout below is the real check.
+        if (attempt > 1 && deadline.expired()) {
           run.cause = "deadline";
           return;
         }
@@ -394,7 +400,9 @@ export class RoutePipeline {
           else run.cause = "bulkhead_full";
           return;
         }
-        const timeoutMs = attemptTimeoutMs(this.timeouts.perTryMs, deadline);
+        // attemptTimeoutMs, with the remaining budget read once for the whole attempt.
+        const remaining = deadline.remainingMs();
+        const timeoutMs = Math.min(this.timeouts.perTryMs, remaining);
         if (timeoutMs <= 0) {
           // The bulkhead queue ate the rest of the budget.
           slot.release();
@@ -405,7 +413,33 @@ export class RoutePipeline {
 
         run.attempts = attempt;
         run.endpoint = endpoint.id;
-        const result = await this.callOnce(up, endpoint, attempt, timeoutMs, deadline, req, call);
+
+        // Per-try timeout and call. A light signal: a Node AbortController per attempt would
+        // cost more than the whole pipeline.
+        const signal = new LiteAbortSignal();
+        const timer = this.timeoutQueue.add(timeoutMs, signal);
+        const client = req.signal;
+        const onClientAbort = client ? () => signal._abort(client.reason) : undefined;
+        if (client && onClientAbort)
+          client.addEventListener("abort", onClientAbort, { once: true });
+        up.endpoints.onStart(endpoint.id);
+        let result: AttemptResult<R>;
+        try {
+          result = await call({
+            attempt,
+            upstream: up.id,
+            endpoint,
+            timeoutMs,
+            deadlineRemainingMs: remaining,
+            signal,
+          });
+        } catch (e) {
+          result = { outcome: this.thrown(e, signal.aborted, deadline.at - remaining) };
+        } finally {
+          this.timeoutQueue.cancel(timer);
+          if (client && onClientAbort) client.removeEventListener("abort", onClientAbort);
+          up.endpoints.onFinish(endpoint.id);
+        }
         slot.release();
         const outcome = result.outcome;
         if (req.signal?.aborted) {
@@ -470,45 +504,14 @@ export class RoutePipeline {
     }
   }
 
-  private async callOnce<R>(
-    up: UpstreamRuntime,
-    endpoint: { readonly id: string; readonly url: string },
-    attempt: number,
-    timeoutMs: number,
-    deadline: Deadline,
-    req: PipelineRequest,
-    call: Call<R>,
-  ): Promise<AttemptResult<R>> {
-    const controller = new AbortController();
-    const cancelTimer = this.clock.setTimer(timeoutMs, () => controller.abort(PER_TRY_TIMEOUT));
-    const client = req.signal;
-    const onClientAbort = client ? () => controller.abort(client.reason) : undefined;
-    if (client && onClientAbort) client.addEventListener("abort", onClientAbort, { once: true });
-    const attemptStart = this.clock.now();
-    up.endpoints.onStart(endpoint.id);
-    try {
-      return await call({
-        attempt,
-        upstream: up.id,
-        endpoint,
-        timeoutMs,
-        deadlineRemainingMs: deadline.remainingMs(),
-        signal: controller.signal,
-      });
-    } catch (e) {
-      const code = (e as { code?: unknown } | null)?.code;
-      return {
-        outcome: classify({
-          timedOut: controller.signal.aborted,
-          durationMs: this.clock.now() - attemptStart,
-          ...(typeof code === "string" ? { errorCode: code } : {}),
-        }),
-      };
-    } finally {
-      cancelTimer();
-      if (client && onClientAbort) client.removeEventListener("abort", onClientAbort);
-      up.endpoints.onFinish(endpoint.id);
-    }
+  /** The outcome of a `call` that threw instead of reporting one. */
+  private thrown(e: unknown, timedOut: boolean, attemptStart: number): Outcome {
+    const code = (e as { code?: unknown } | null)?.code;
+    return classify({
+      timedOut,
+      durationMs: this.clock.now() - attemptStart,
+      ...(typeof code === "string" ? { errorCode: code } : {}),
+    });
   }
 
   /** Backoff wait on the clock; ends early when the client aborts. */

@@ -6,6 +6,7 @@
 import type { ErrorCode } from "../errors";
 import type { Outcome } from "../outcome";
 import type { RateLimitDecision } from "../policies/rate-limit";
+import type { LiteAbortSignal } from "./abort";
 
 export interface PipelineRequest {
   method: string;
@@ -17,7 +18,10 @@ export interface PipelineRequest {
   retryable: boolean;
   /** A stale cache entry is at hand to answer with when the upstream fails. */
   hasStale: boolean;
-  /** Aborts when the client goes away. */
+  /**
+   * Aborts when the client goes away. A LiteAbortController's signal costs far less
+   * per request than a Node AbortController's.
+   */
   signal?: AbortSignal;
 }
 
@@ -30,8 +34,12 @@ export interface Attempt {
   timeoutMs: number;
   /** Remaining request budget when the attempt starts, to pass upstream. */
   deadlineRemainingMs: number;
-  /** Aborts at the per-try timeout, at the deadline, or when the client aborts. */
-  signal: AbortSignal;
+  /**
+   * Aborts at the per-try timeout, at the deadline, or when the client aborts. A
+   * {@link LiteAbortSignal}: usable wherever Node reads a signal's `aborted` and "abort"
+   * listeners; `toAbortSignal()` gives a real one for APIs that check `instanceof`.
+   */
+  signal: LiteAbortSignal;
 }
 
 /**
