@@ -1,0 +1,201 @@
+/**
+ * Store benchmarks on a real file in a temp folder:
+ * - events/s sustained through the event writer (enqueue + flush cycles, as its timer runs them),
+ * - flush time of one second of SLI buckets for 100 routes (p50/p99),
+ * - dashboard queries on 30 days × 20 upstreams of minute roll-ups.
+ * The last line printed is one JSON object with every figure.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { emptyCounts, LATENCY_CELLS, type ResilienceEvent, type SliBucket } from "@rg/core";
+import {
+  createEventWriter,
+  openStore,
+  readSliSeries,
+  readSliSummary,
+  type Store,
+} from "../src/index";
+import { seedMinuteRollups } from "../test/seed";
+
+const dir = mkdtempSync(join(tmpdir(), "rg-db-bench-"));
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+function benchEvents(store: Store): {
+  eventsPerSec: number;
+  eventsPerCpuSec: number;
+  written: number;
+  dropped: number;
+} {
+  const writer = createEventWriter(store, { instanceId: "bench", maxBatch: 50_000 });
+  const total = 1_000_000;
+  const chunk = 50_000;
+  const maxMs = 20_000;
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  let n = 0;
+  while (n < total && performance.now() - t0 < maxMs) {
+    const now = Date.now();
+    for (let i = 0; i < chunk; i++, n++) {
+      const e: ResilienceEvent = {
+        type: "retry.scheduled",
+        at: now,
+        route: `r${n % 100}`,
+        upstream: `u${n % 20}`,
+        attempt: 1 + (n % 3),
+        delayMs: n % 250,
+        after: "http_5xx",
+      };
+      writer.enqueueEvent(e);
+    }
+    writer.flushNow();
+  }
+  const ms = performance.now() - t0;
+  const cpu = cpuMs() - c0;
+  const s = writer.stats();
+  void writer.close();
+  const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+  return {
+    eventsPerSec: Math.round(s.written / (ms / 1000)),
+    eventsPerCpuSec: Math.round(s.written / (cpu / 1000)),
+    written: s.written,
+    dropped,
+  };
+}
+
+function benchSli(store: Store): { p50: number; p99: number; max: number; cpuP99: number } {
+  const times: number[] = [];
+  const cpuTimes: number[] = [];
+  const writer = createEventWriter(store, {
+    instanceId: "bench-sli",
+    onFlush: (i) => {
+      if (i.buckets > 0) times.push(i.durationMs);
+    },
+  });
+  const latency = new Array<number>(LATENCY_CELLS).fill(0);
+  latency[6] = 80;
+  latency[12] = 15;
+  latency[20] = 5;
+  const base = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+  for (let s = 0; s < 300; s++) {
+    // Every tenth second arrives twice (a second split across two flushes): upsert-add.
+    const start = base + (s % 10 === 9 ? s - 1 : s) * 1000;
+    const buckets: SliBucket[] = [];
+    for (let r = 0; r < 100; r++)
+      buckets.push({
+        start,
+        route: `route-${r}`,
+        upstream: `up-${r % 20}`,
+        counts: { ...emptyCounts(), success: 95, http_5xx: 5 },
+        rejected: 1,
+        retries: 3,
+        fallbacks: 0,
+        slow: 2,
+        latency,
+      });
+    writer.enqueueSli(buckets);
+    writer.flushNow();
+  }
+  void writer.close();
+  return {
+    p50: round(quantile(times, 0.5), 3),
+    p99: round(quantile(times, 0.99), 3),
+    max: round(Math.max(...times), 3),
+  };
+}
+
+function benchQueries(store: Store) {
+  const to = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+  const from = to - 30 * 86_400_000;
+  const t0 = performance.now();
+  const rows = seedMinuteRollups(store, { from, days: 30, upstreams: 20 });
+  const seedMs = performance.now() - t0;
+  const time = (fn: () => unknown) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      fn();
+      xs.push(performance.now() - t);
+    }
+    return round(quantile(xs, 0.5));
+  };
+  return {
+    rows,
+    seedMs: Math.round(seedMs),
+    series30dOneUpstreamMs: time(() => readSliSeries(store, { upstream: "u7", from, to })),
+    series30dOneUpstreamFromMinutesMs: time(() =>
+      readSliSeries(store, { upstream: "u7", from, to, resolution: "minutes" }),
+    ),
+    series30dAllMs: time(() => readSliSeries(store, { from, to })),
+    series24hOneUpstreamMs: time(() =>
+      readSliSeries(store, { upstream: "u7", from: to - 86_400_000, to }),
+    ),
+    summary24hByUpstreamMs: time(() =>
+      readSliSummary(store, { from: to - 86_400_000, to, groupBy: "upstream" }),
+    ),
+    summary30dByRouteMs: time(() => readSliSummary(store, { from, to, groupBy: "route" })),
+  };
+}
+
+try {
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
+  const s1 = openStore(join(dir, "events.db"));
+  const ev = benchEvents(s1);
+  s1.close();
+  console.log(
+    `event writer: ${ev.eventsPerSec.toLocaleString("en")} events/s sustained, ${ev.eventsPerCpuSec.toLocaleString("en")} per CPU-second (${ev.written.toLocaleString("en")} written, ${ev.dropped} dropped)`,
+  );
+  const s2 = openStore(join(dir, "sli.db"));
+  const sli = benchSli(s2);
+  s2.close();
+  console.log(
+    `SLI flush, 100 routes × 1 s: p50 ${sli.p50} ms, p99 ${sli.p99} ms, max ${sli.max} ms wall; p99 ${sli.cpuP99} ms CPU (300 flushes)`,
+  );
+  const s3 = openStore(join(dir, "rollups.db"));
+  const q = benchQueries(s3);
+  s3.close();
+  console.log(
+    `seeded ${q.rows.toLocaleString("en")} minute rows (30 d × 1440 × 20) in ${q.seedMs} ms`,
+  );
+  console.log(`series, 1 upstream, 30 d (hour roll-ups):   ${q.series30dOneUpstreamMs} ms`);
+  console.log(
+    `series, 1 upstream, 30 d (minute roll-ups): ${q.series30dOneUpstreamFromMinutesMs} ms`,
+  );
+  console.log(`series, all upstreams, 30 d:                ${q.series30dAllMs} ms`);
+  console.log(`series, 1 upstream, 24 h (minutes):         ${q.series24hOneUpstreamMs} ms`);
+  console.log(`summary by upstream, 24 h (minutes):        ${q.summary24hByUpstreamMs} ms`);
+  console.log(`summary by route, 30 d (hours):             ${q.summary30dByRouteMs} ms`);
+  console.log(
+    JSON.stringify({
+      eventsPerSec: ev.eventsPerSec,
+      eventsPerCpuSec: ev.eventsPerCpuSec,
+      eventsDropped: ev.dropped,
+      sliFlushMsP50: sli.p50,
+      sliFlushMsP99: sli.p99,
+      sliFlushCpuMsP99: sli.cpuP99,
+      loadAvg1m: round(loadavg()[0]!, 1),
+      minuteRows: q.rows,
+      series30dOneUpstreamMs: q.series30dOneUpstreamMs,
+      series30dOneUpstreamFromMinutesMs: q.series30dOneUpstreamFromMinutesMs,
+      series30dAllMs: q.series30dAllMs,
+      series24hOneUpstreamMs: q.series24hOneUpstreamMs,
+      summary24hByUpstreamMs: q.summary24hByUpstreamMs,
+      summary30dByRouteMs: q.summary30dByRouteMs,
+    }),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
