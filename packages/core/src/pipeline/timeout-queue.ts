@@ -21,6 +21,8 @@ export class TimeoutQueue {
   private readonly queue: (TimeoutEntry | undefined)[] = [];
   private head = 0;
   private cancelArmed: CancelTimer | undefined;
+  /** When the armed timer fires (it may belong to an entry trimmed since). */
+  private armedAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
@@ -47,7 +49,11 @@ export class TimeoutQueue {
       return entry;
     }
     q.push(entry);
-    if (this.cancelArmed === undefined) this.arm(at);
+    if (at < this.armedAt) {
+      // Nothing armed, or armed for a dead entry due later than this one.
+      this.cancelArmed?.();
+      this.arm(at);
+    }
     return entry;
   }
 
@@ -71,11 +77,13 @@ export class TimeoutQueue {
   }
 
   private arm(at: number): void {
+    this.armedAt = at;
     this.cancelArmed = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => this.expire());
   }
 
   private expire(): void {
     this.cancelArmed = undefined;
+    this.armedAt = Number.POSITIVE_INFINITY;
     const q = this.queue;
     const now = this.clock.now();
     while (this.head < q.length) {
