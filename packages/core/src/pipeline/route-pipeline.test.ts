@@ -322,6 +322,45 @@ describe("RoutePipeline: fallbacks", () => {
   });
 });
 
+describe("RoutePipeline: fallback upstream failing too", () => {
+  it("passes the fallback upstream's failure through when nothing else is left", async () => {
+    const h = new PipelineHarness(
+      testConfig({ retry: { maxAttempts: 1 }, fallback: { upstream: "backup" } }),
+    );
+    h.script = (a) => h.respond(a.upstream === "api" ? 500 : 502);
+    const res = await h.run();
+    expect(res).toMatchObject({
+      type: "response",
+      upstream: "backup",
+      fromFallback: true,
+      outcome: { kind: "http_5xx", status: 502 },
+      attempts: 2,
+    });
+    expect(h.discarded.map((r) => r.status)).toEqual([500]);
+    expect(h.eventsOf("fallback.served")).toHaveLength(0);
+  });
+
+  it("answers RG_BREAKER_OPEN with the open time when the fallback cannot connect", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { fallback: { upstream: "backup" } },
+        { circuitBreaker: { forcedState: "forced_open", openDurationMs: 7000 } },
+      ),
+    );
+    h.script = () => {
+      throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+    };
+    const res = await h.run();
+    expect(res).toMatchObject({
+      type: "rejected",
+      code: "RG_BREAKER_OPEN",
+      retryAfterMs: 7000,
+      attempts: 1,
+      lastOutcome: { kind: "connect_error" },
+    });
+  });
+});
+
 describe("RoutePipeline: client abort", () => {
   it("stops and does not charge the breaker when the client goes away", async () => {
     const h = new PipelineHarness(testConfig());

@@ -43,9 +43,9 @@ export interface Attempt {
 }
 
 /**
- * The result of one attempt, once response headers are in (or it failed). When the signal
- * aborted because of the timeout, report `outcome.kind === "timeout"` (classify with
- * `timedOut: signal.aborted`). A `call` that throws is treated as a connect error (or a
+ * The result of one attempt, once response headers are in (or it failed). `call` must settle
+ * soon after the attempt's signal aborts, reporting `outcome.kind === "timeout"` (classify
+ * with `timedOut: signal.aborted`). A `call` that throws is treated as a connect error (or a
  * timeout when the attempt's signal had aborted).
  */
 export interface AttemptResult<R> {
