@@ -361,6 +361,18 @@ describe("RoutePipeline: fallback upstream failing too", () => {
   });
 });
 
+describe("RoutePipeline: fallback upstream equal to the primary", () => {
+  it("does not try the failed upstream a second time as its own fallback", async () => {
+    const h = new PipelineHarness(
+      testConfig({ retry: { maxAttempts: 1 }, fallback: { upstream: "api" } }),
+    );
+    h.script = () => h.respond(503);
+    const res = await h.run();
+    expect(h.calls).toHaveLength(1);
+    expect(res).toMatchObject({ type: "response", outcome: { status: 503 } });
+  });
+});
+
 describe("RoutePipeline: client abort", () => {
   it("stops and does not charge the breaker when the client goes away", async () => {
     const h = new PipelineHarness(testConfig());

@@ -202,7 +202,10 @@ export class RoutePipeline {
       staleAvailable: req.hasStale,
       ...(fb ? { fallbackUpstream: fb.upstream.id } : {}),
       fallbackUpstreamAvailable:
-        fb !== undefined && fb !== target && !isOpen(fb.breaker) && deadline.remainingMs() > 0,
+        fb !== undefined &&
+        fb.upstream !== target.upstream &&
+        !isOpen(fb.breaker) &&
+        deadline.remainingMs() > 0,
       ...(staticResponse ? { staticResponse } : {}),
     });
     const lastKind: OutcomeKind | undefined = run.lastOutcome?.kind;

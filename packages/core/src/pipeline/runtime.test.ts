@@ -87,4 +87,14 @@ describe("ResilienceRuntime.apply", () => {
     expect(api.retryBudget).toEqual({ active: 0, retrying: 0, exhausted: 0 });
     expect(snap.routes.r).toEqual({ mode: "normal", rateLimitFactor: 1 });
   });
+
+  it("refuses a config with a dangling upstream reference and keeps serving the last one", async () => {
+    const h = new PipelineHarness(testConfig());
+    const before = h.runtime.pipeline("r");
+    const bad = testConfig({ retry: { maxAttempts: 1 } });
+    bad.routes.r!.fallback = { upstream: "missing" };
+    expect(() => h.runtime.apply(bad)).toThrow(/unknown upstream 'missing'/);
+    expect(h.runtime.pipeline("r")).toBe(before);
+    expect((await h.run()).type).toBe("response");
+  });
 });

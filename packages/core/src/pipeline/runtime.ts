@@ -40,6 +40,14 @@ export class ResilienceRuntime {
 
   /** Bring state and pipelines in line with a validated config, then swap the route table. */
   apply(config: Config): void {
+    // Refuse a config with dangling references before touching any state. The schema already
+    // rejects them; this guards configs assembled by hand.
+    for (const [id, rc] of Object.entries(config.routes)) {
+      for (const ref of [rc.upstream, rc.shift?.to, rc.fallback?.upstream]) {
+        if (ref !== undefined && !(ref in config.upstreams))
+          throw new Error(`route '${id}' refers to unknown upstream '${ref}'`);
+      }
+    }
     const deps = { clock: this.clock, random: this.random, events: this.events };
     const now = this.clock.now();
 
@@ -55,10 +63,7 @@ export class ResilienceRuntime {
     const pipelines = new Map<string, RoutePipeline>();
     const sliKeys = new Set<string>();
     const target = (routeId: string, rc: RouteConfig, upstreamId: string, own: boolean) => {
-      const upstream = upstreams.get(upstreamId);
-      // The schema rejects references to unknown upstreams; this guards a hand-built config.
-      if (!upstream)
-        throw new Error(`route '${routeId}' refers to unknown upstream '${upstreamId}'`);
+      const upstream = upstreams.get(upstreamId)!;
       sliKeys.add(seriesKey(routeId, upstreamId));
       const t: UpstreamTarget = {
         upstream,
