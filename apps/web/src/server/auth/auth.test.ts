@@ -79,6 +79,29 @@ describe("auth", () => {
     expect(raw).toMatch(/;\s*Secure/i);
   });
 
+  it("without a configured URL, trusts the request's own host and refuses other origins", async () => {
+    const { createAuth } = await import("./auth");
+    env = await createTestEnv();
+    const auth = createAuth(env.store, {
+      secret: "test-secret-test-secret-test-secret-0123",
+      rateLimit: { enabled: false, signInMax: 5, signInWindowS: 60 },
+    });
+    const attempt = (origin: string) =>
+      auth.handler(
+        new Request("http://127.0.0.1:3917/api/auth/sign-in/email", {
+          method: "POST",
+          headers: { "content-type": "application/json", host: "127.0.0.1:3917", origin },
+          body: JSON.stringify({
+            email: env.users.viewer.email,
+            password: env.users.viewer.password,
+          }),
+        }),
+      );
+    expect((await attempt("https://evil.example")).status).toBe(403);
+    expect((await attempt("http://127.0.0.1:3918")).status).toBe(403);
+    expect((await attempt("http://127.0.0.1:3917")).status).toBe(200);
+  });
+
   it("throttles sign-in attempts per client address", async () => {
     env = await createTestEnv({ rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 } });
     const ip = "198.51.100.23";

@@ -22,6 +22,12 @@ export interface AuthOptions {
 
 export const SESSION_TTL_S = 12 * 3600;
 
+function sameHostOrigins(request: Request | undefined): string[] {
+  const host = request?.headers.get("host");
+  if (!host || !/^[A-Za-z0-9.\-\[\]:]+$/.test(host)) return [];
+  return [`http://${host}`, `https://${host}`];
+}
+
 export function createAuth(store: Store, opts: AuthOptions) {
   const secure = opts.baseURL ? opts.baseURL.startsWith("https://") : false;
   const throttle = { window: opts.rateLimit.signInWindowS, max: opts.rateLimit.signInMax };
@@ -29,7 +35,13 @@ export function createAuth(store: Store, opts: AuthOptions) {
     appName: "Resilience Gateway",
     secret: opts.secret,
     ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
-    trustedOrigins: opts.trustedOrigins ?? [],
+    // Same-origin requests are trusted whatever the host is called (127.0.0.1, a LAN name,
+    // the gateway in front): a browser sends the page's own origin, which matches the Host it
+    // requested. A cross-site page's Origin never matches, so its POSTs are refused.
+    trustedOrigins: (request?: Request) => [
+      ...(opts.trustedOrigins ?? []),
+      ...sameHostOrigins(request),
+    ],
     database: drizzleAdapter(store.db, {
       provider: "sqlite",
       schema: {
@@ -62,6 +74,10 @@ export function createAuth(store: Store, opts: AuthOptions) {
       },
     },
     advanced: {
+      // Explicit, so the origin and CSRF checks also run under test runners (better-auth
+      // turns them off by default when NODE_ENV is "test").
+      disableOriginCheck: false,
+      disableCSRFCheck: false,
       useSecureCookies: secure,
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure },
     },

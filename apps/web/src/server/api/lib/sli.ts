@@ -92,7 +92,7 @@ export function longWindowTotalsBy(
 ): Map<string, SliTotals> {
   const split = Math.floor((to - HOUR_MS) / MINUTE_MS) * MINUTE_MS;
   if (split <= from) return totalsBy(store, groupBy, from, to);
-  const older = totalsBy(store, groupBy, from, split);
+  const older = cachedMinuteTotals(store, groupBy, Math.floor(from / MINUTE_MS) * MINUTE_MS, split);
   const recent = totalsBy(store, groupBy, split, to);
   const out = new Map<string, SliTotals>();
   for (const key of new Set([...older.keys(), ...recent.keys()])) {
@@ -112,6 +112,35 @@ export function longWindowTotalsBy(
     });
   }
   return out;
+}
+
+/**
+ * The minute part of a long window only changes when the split moves (once a minute), while
+ * the overview is polled every second or two: keep the last result per store and grouping.
+ */
+const minuteCache = new WeakMap<
+  Store,
+  Map<string, { key: string; value: Map<string, SliTotals> }>
+>();
+
+function cachedMinuteTotals(
+  store: Store,
+  groupBy: "route" | "upstream",
+  from: number,
+  to: number,
+): Map<string, SliTotals> {
+  let perStore = minuteCache.get(store);
+  if (!perStore) {
+    perStore = new Map();
+    minuteCache.set(store, perStore);
+  }
+  const slot = `${groupBy}|${to - from}`;
+  const key = `${from}|${to}`;
+  const hit = perStore.get(slot);
+  if (hit?.key === key) return hit.value;
+  const value = totalsBy(store, groupBy, from, to);
+  perStore.set(slot, { key, value });
+  return value;
 }
 
 export interface SparkPoint {
