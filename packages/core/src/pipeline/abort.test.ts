@@ -12,6 +12,7 @@ describe("LiteAbortSignal", () => {
     c.signal.addEventListener("abort", a);
     c.signal.addEventListener("abort", b);
     c.signal.addEventListener("abort", d);
+    c.signal.addEventListener("abort", b); // a duplicate is ignored
     c.signal.removeEventListener("abort", a);
     c.signal.onabort = () => seen.push("on");
     c.abort("why");

@@ -27,6 +27,8 @@ export class LiteAbortSignal implements AbortSignal {
   addEventListener(type: string, listener: AbortListener | null, _options?: AddOptions): void {
     // Like EventTarget: a signal that already aborted never calls late listeners.
     if (type !== "abort" || listener === null || this.aborted) return;
+    // Like EventTarget, adding the same listener twice registers it once.
+    if (this.first === listener || this.rest?.includes(listener)) return;
     if (this.first === undefined) this.first = listener;
     else (this.rest ??= []).push(listener);
   }
