@@ -6,6 +6,7 @@
  * into the caller.
  */
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
+import { startCheckpointer } from "./checkpointer";
 import { EVENT_INSERT_SQL, insertEvent } from "./events";
 import { updateIncidentsFromEvents } from "./incidents";
 import { SNAPSHOT_UPSERT_SQL } from "./live";
@@ -40,6 +41,11 @@ export interface EventWriterOptions {
   flushBusyTimeoutMs?: number;
   /** Longest pause between attempts after failures. Default 5000 ms. */
   maxBackoffMs?: number;
+  /**
+   * Run WAL checkpoints on a worker thread instead of inside flushes (which would then carry
+   * the checkpoint's fsync). Default true.
+   */
+  backgroundCheckpoint?: boolean;
   /** Also open and extend incidents from flushed events. Default true. */
   incidents?: boolean;
   onFlush?: (info: FlushInfo) => void;
@@ -202,6 +208,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
 
   const timer = setInterval(() => flush(false), interval);
   timer.unref();
+  const checkpointer = (opts.backgroundCheckpoint ?? true) && sqlite.open ? safeStart() : undefined;
 
   return {
     enqueueEvent(e) {
@@ -242,8 +249,17 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       immediate = undefined;
       do flush(true);
       while (queue.length > 0 && resumeAt === 0 && sqlite.open);
+      await checkpointer?.close();
     },
   };
+
+  function safeStart() {
+    try {
+      return startCheckpointer(store);
+    } catch {
+      return undefined;
+    }
+  }
 
   function safe(fn: () => void): void {
     try {
