@@ -30,9 +30,12 @@ export class TimeoutQueue {
     private readonly reason: unknown,
   ) {}
 
-  /** Abort `signal` after `ms` unless the returned entry is cancelled first. */
-  add(ms: number, signal: LiteAbortSignal): TimeoutEntry {
-    const at = this.clock.now() + ms;
+  /**
+   * Abort `signal` after `ms` unless the returned entry is cancelled first. `now` is the
+   * clock's current time when the caller has just read it.
+   */
+  add(ms: number, signal: LiteAbortSignal, now = this.clock.now()): TimeoutEntry {
+    const at = now + ms;
     const entry: TimeoutEntry = { at, signal, own: undefined };
     const q = this.queue;
     // Entries whose attempts finished in time are dead: drop them from the head first.
