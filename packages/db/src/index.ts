@@ -80,5 +80,7 @@ export type {
 } from "./incidents";
 export { startRunbookRun, updateRunbookStep, finishRunbookRun, listRunbookRuns } from "./runbooks";
 export type { RunbookRun, RunbookStepRow, RunbookStatus } from "./runbooks";
+export { runMaintenance } from "./maintenance";
+export type { MaintenanceResult } from "./maintenance";
 export { countUsers, ROLES } from "./users";
 export type { Role } from "./users";

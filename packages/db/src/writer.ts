@@ -8,6 +8,7 @@
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
 import { EVENT_INSERT_SQL, insertEvent } from "./events";
+import { runMaintenance } from "./maintenance";
 import { updateIncidentsFromEvents } from "./incidents";
 import { SNAPSHOT_UPSERT_SQL } from "./live";
 import { bucketParams, prepared, SLI_UPSERT_SQL } from "./sli";
@@ -46,6 +47,13 @@ export interface EventWriterOptions {
    * the checkpoint's fsync). Default true.
    */
   backgroundCheckpoint?: boolean;
+  /**
+   * Every this many ms, roll SLI seconds up and resolve quiet incidents (see runMaintenance);
+   * retention runs every `retentionIntervalMs`. 0 turns both off. Default 10 000.
+   */
+  maintenanceIntervalMs?: number;
+  /** Default 3 600 000 (hourly). */
+  retentionIntervalMs?: number;
   /** Also open and extend incidents from flushed events. Default true. */
   incidents?: boolean;
   onFlush?: (info: FlushInfo) => void;
@@ -64,6 +72,8 @@ export interface EventWriterStats {
   failures: number;
   lastError?: string;
   lastFlushAt?: number;
+  /** The last failure of periodic upkeep (roll-ups, incidents, retention), if any. */
+  maintenanceError?: string;
   /** False while the last flush failed. */
   healthy: boolean;
 }
@@ -208,6 +218,29 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
 
   const timer = setInterval(() => flush(false), interval);
   timer.unref();
+  const maintenanceMs = opts.maintenanceIntervalMs ?? 10_000;
+  const retentionMs = opts.retentionIntervalMs ?? 3_600_000;
+  let lastRetention = Date.now();
+  const maintenance =
+    maintenanceMs > 0
+      ? setInterval(() => {
+          if (closed || !sqlite.open) return;
+          const now = Date.now();
+          const retention = now - lastRetention >= retentionMs;
+          try {
+            sqlite.pragma(`busy_timeout = ${flushBusy}`);
+            runMaintenance(store, { now, retention });
+            if (retention) lastRetention = now;
+            delete s.maintenanceError;
+          } catch (e) {
+            if (sqlite.inTransaction) safe(() => sqlite.exec("ROLLBACK"));
+            s.maintenanceError = `${(e as { code?: string }).code ?? "ERROR"}: ${(e as Error).message}`;
+          } finally {
+            if (sqlite.open) safe(() => sqlite.pragma(`busy_timeout = ${store.busyTimeoutMs}`));
+          }
+        }, maintenanceMs)
+      : undefined;
+  maintenance?.unref();
   const checkpointer = (opts.backgroundCheckpoint ?? true) && sqlite.open ? safeStart() : undefined;
 
   return {
@@ -245,6 +278,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      if (maintenance) clearInterval(maintenance);
       if (immediate) clearImmediate(immediate);
       immediate = undefined;
       do flush(true);
