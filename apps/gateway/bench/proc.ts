@@ -1,0 +1,126 @@
+/** Process helpers for the benchmarks: children that announce "READY <port> <pid>", CPU and RSS from /proc, wrk. */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const tsxCli = join(dirname(require.resolve("tsx/package.json")), "dist", "cli.mjs");
+
+export interface Child {
+  port: number;
+  pid: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Start a TypeScript child through tsx and wait for its READY line. */
+export function startChild(script: string, args: string[], timeoutMs = 30_000): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [tsxCli, join(here, script), ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, NODE_ENV: "production" },
+    });
+    let buf = "";
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`${script} did not start`));
+    }, timeoutMs);
+    proc.stdout!.on("data", (c: Buffer) => {
+      buf += c.toString();
+      const m = /READY (\d+) (\d+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        proc.stdout!.removeAllListeners("data");
+        proc.stdout!.resume();
+        resolve({ port: Number(m[1]), pid: Number(m[2]), proc, stop: () => stopProcess(proc) });
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}`));
+    });
+  });
+}
+
+export function stopProcess(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+    proc.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    proc.kill("SIGTERM");
+  });
+}
+
+const CLK_TCK = 100;
+
+/** CPU time (user + system) of a process in µs, from /proc/PID/stat. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1_000_000) / CLK_TCK;
+}
+
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+export interface WrkResult {
+  rps: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
+}
+
+export function wrk(
+  url: string,
+  opts: { connections: number; seconds: number; threads?: number },
+): WrkResult {
+  const out = execFileSync(
+    "wrk",
+    [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", url],
+    { encoding: "utf8", timeout: (opts.seconds + 30) * 1000 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  return { rps, requests, errors, p50Ms: p50, p99Ms: p99 };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Proxy throughput and added latency on loopback. Candidates, each in its own process:
+ * this gateway (every policy on, telemetry to SQLite), a bare http-proxy forwarder with a
+ * keep-alive agent, @fastify/http-proxy, and nginx as a native reference when installed.
+ * Load comes from wrk; candidates are interleaved A B C D, A B C D… for several short rounds
+ * and each round's ratios are taken before the median, since absolute req/s drifts on a
+ * shared machine. Prints a table and, last, one JSON line.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  cpuMicros,
+  hasCommand,
+  median,
+  rssMb,
+  startChild,
+  stopProcess,
+  wrk,
+  type Child,
+} from "./proc";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4);
+
+interface Candidate {
+  name: "gateway" | "httpProxy" | "fastifyProxy" | "nginx" | "direct";
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startNginx(upstreamPort: number): Promise<Candidate | undefined> {
+  if (!hasCommand("nginx")) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), "rg-bench-nginx-"));
+  const port = await freePort();
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+error_log ${dir}/error.log warn;
+pid ${dir}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream u { server 127.0.0.1:${upstreamPort}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000;
+    location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}`;
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  const proc: ChildProcess = spawn("nginx", ["-c", join(dir, "nginx.conf"), "-p", dir], {
+    stdio: "ignore",
+  });
+  await waitForPort(port);
+  return {
+    name: "nginx",
+    port,
+    pid: proc.pid!,
+    stop: async () => {
+      await stopProcess(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = http.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((r) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/" }, (res) => {
+        res.resume();
+        r(true);
+      });
+      req.on("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function asCandidate(name: Candidate["name"], c: Child): Candidate {
+  return { name, port: c.port, pid: c.pid, stop: c.stop };
+}
+
+/** Open-loop client at a fixed rate; returns latency percentiles in ms. Bounded in time. */
+async function fixedRate(
+  port: number,
+  rps: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number; n: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const lat: number[] = [];
+  let errors = 0;
+  const perTick = rps / 1000;
+  let owed = 0;
+  const end = Date.now() + seconds * 1000;
+  const pending = new Set<Promise<void>>();
+  const fire = () => {
+    const t0 = performance.now();
+    const p = new Promise<void>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/api/bench", agent }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200) lat.push(performance.now() - t0);
+          else errors++;
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        errors++;
+        resolve();
+      });
+    });
+    pending.add(p);
+    void p.then(() => pending.delete(p));
+  };
+  await new Promise<void>((resolve) => {
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      owed += perTick * (now - last);
+      last = now;
+      while (owed >= 1) {
+        owed--;
+        fire();
+      }
+      if (Date.now() >= end) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  agent.destroy();
+  // Drop the first 10% as warm-up.
+  const kept = lat.slice(Math.floor(lat.length / 10)).sort((a, b) => a - b);
+  const q = (p: number) =>
+    kept[Math.min(kept.length - 1, Math.floor((p / 100) * kept.length))] ?? NaN;
+  return { p50: q(50), p99: q(99), n: kept.length, errors };
+}
+
+async function main(): Promise<void> {
+  const upstream = await startChild("children/upstream.ts", []);
+  const target = `http://127.0.0.1:${upstream.port}`;
+  const candidates: Candidate[] = [];
+  try {
+    candidates.push(asCandidate("gateway", await startChild("children/gateway.ts", [target])));
+    candidates.push(asCandidate("httpProxy", await startChild("children/http-proxy.ts", [target])));
+    candidates.push(
+      asCandidate("fastifyProxy", await startChild("children/fastify-proxy.ts", [target])),
+    );
+    const nginx = await startNginx(upstream.port);
+    if (nginx) candidates.push(nginx);
+    else console.log("nginx not installed: skipping the native reference");
+
+    // Warm-up: JIT, pools, SQLite.
+    for (const c of candidates)
+      wrk(`http://127.0.0.1:${c.port}/api/bench`, { connections: CONNECTIONS, seconds: 1 });
+
+    const rps: Record<string, number[]> = {};
+    const cpu: Record<string, number[]> = {};
+    const ratioHttpProxy: number[] = [];
+    const ratioFastify: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const roundRps: Record<string, number> = {};
+      for (const c of candidates) {
+        const before = cpuMicros(c.pid);
+        const r = wrk(`http://127.0.0.1:${c.port}/api/bench`, {
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+        });
+        const used = cpuMicros(c.pid) - before;
+        if (r.errors > 0) console.log(`  ${c.name}: ${r.errors} errors in round ${round + 1}`);
+        roundRps[c.name] = r.rps;
+        (rps[c.name] ??= []).push(r.rps);
+        (cpu[c.name] ??= []).push(r.requests > 0 ? used / r.requests : NaN);
+      }
+      ratioHttpProxy.push(roundRps.gateway! / roundRps.httpProxy!);
+      ratioFastify.push(roundRps.gateway! / roundRps.fastifyProxy!);
+      console.log(
+        `round ${round + 1}: ` +
+          candidates.map((c) => `${c.name} ${Math.round(roundRps[c.name]!)} req/s`).join(", "),
+      );
+    }
+
+    console.log("\ncandidate      req/s (median)   CPU µs/request (median)");
+    for (const c of candidates) {
+      console.log(
+        `${c.name.padEnd(14)} ${String(Math.round(median(rps[c.name]!))).padStart(14)}   ${median(cpu[c.name]!).toFixed(1).padStart(10)}`,
+      );
+    }
+
+    // Added latency over direct at half of the gateway's max load.
+    const gatewayRps = median(rps.gateway!);
+    const rate = Math.max(100, Math.min(5000, Math.round(gatewayRps / 2)));
+    const gw = candidates.find((c) => c.name === "gateway")!;
+    const direct = await fixedRate(upstream.port, rate, LATENCY_SECONDS);
+    const viaGw = await fixedRate(gw.port, rate, LATENCY_SECONDS);
+    const addedP50 = viaGw.p50 - direct.p50;
+    const addedP99 = viaGw.p99 - direct.p99;
+    console.log(
+      `\nlatency at ${rate} req/s: direct p50 ${direct.p50.toFixed(3)} ms p99 ${direct.p99.toFixed(3)} ms; ` +
+        `via gateway p50 ${viaGw.p50.toFixed(3)} ms p99 ${viaGw.p99.toFixed(3)} ms (errors ${viaGw.errors})`,
+    );
+    const gatewayRss = rssMb(gw.pid);
+    console.log(`gateway RSS ${gatewayRss.toFixed(1)} MB`);
+    console.log(
+      `targets: ratioVsHttpProxy ≥ 1.0, ratioVsFastify ≥ 1.0, added p50 ≤ 0.3 ms, p99 ≤ 1 ms, RSS ≤ 150 MB`,
+    );
+    const round3 = (x: number) => Math.round(x * 1000) / 1000;
+    console.log(
+      JSON.stringify({
+        gatewayRps: Math.round(gatewayRps),
+        httpProxyRps: Math.round(median(rps.httpProxy!)),
+        fastifyProxyRps: Math.round(median(rps.fastifyProxy!)),
+        nginxRps: rps.nginx ? Math.round(median(rps.nginx)) : null,
+        ratioVsHttpProxy: round3(median(ratioHttpProxy)),
+        ratioVsFastify: round3(median(ratioFastify)),
+        addedP50Ms: round3(addedP50),
+        addedP99Ms: round3(addedP99),
+        gatewayRssMb: Math.round(gatewayRss * 10) / 10,
+        gatewayCpuUsPerReq: round3(median(cpu.gateway!)),
+        httpProxyCpuUsPerReq: round3(median(cpu.httpProxy!)),
+        fastifyCpuUsPerReq: round3(median(cpu.fastifyProxy!)),
+        nginxCpuUsPerReq: cpu.nginx ? round3(median(cpu.nginx)) : null,
+      }),
+    );
+  } finally {
+    await Promise.all(candidates.map((c) => c.stop()));
+    await upstream.stop();
+  }
+}
+
+await main();
