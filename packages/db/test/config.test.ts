@@ -157,6 +157,18 @@ describe("overrides", () => {
     expect(audit.map((a) => a.outcome)).toEqual(["refused"]);
   });
 
+  it("rolls the whole change back when the audit insert fails", () => {
+    t.store.sqlite.exec(
+      "CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+    );
+    expect(() =>
+      setOverride(t.store, { path: "gateway.mode", value: "degraded", ...actor, reason: "x" }),
+    ).toThrow(/audit unavailable/);
+    expect(currentRevision(t.store)).toBe(1);
+    expect(listOverrides(t.store, { includeExpired: true })).toEqual([]);
+    expect(readModes(t.store).gateway).toBe("normal");
+  });
+
   it("refuses a missing reason and a malformed path without touching the store", () => {
     const r1 = setOverride(t.store, {
       path: "gateway.mode",
