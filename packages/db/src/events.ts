@@ -1,5 +1,5 @@
 import type { EventType, ResilienceEvent } from "@rg/core";
-import { and, desc, eq, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, lte, or, type SQL } from "drizzle-orm";
 import { events } from "./schema";
 import { writeTx, type Store } from "./store";
 
@@ -51,7 +51,7 @@ export interface EventQuery {
   upstream?: string;
   instance?: string;
   limit?: number;
-  /** Return only events with a smaller id (the next, older page). */
+  /** Return only events after this one in the order (the next, older page). */
   beforeId?: number;
 }
 
@@ -65,7 +65,20 @@ export function queryEvents(store: Store, q: EventQuery = {}): StoredEvent[] {
   if (q.route !== undefined) where.push(eq(events.route, q.route));
   if (q.upstream !== undefined) where.push(eq(events.upstream, q.upstream));
   if (q.instance !== undefined) where.push(eq(events.instance, q.instance));
-  if (q.beforeId !== undefined) where.push(lt(events.id, q.beforeId));
+  if (q.beforeId !== undefined) {
+    // Page on (at, id), the sort order, so events inserted out of time order are neither
+    // skipped nor repeated.
+    const cursor = store.db
+      .select({ at: events.at })
+      .from(events)
+      .where(eq(events.id, q.beforeId))
+      .get();
+    where.push(
+      cursor
+        ? or(lt(events.at, cursor.at), and(eq(events.at, cursor.at), lt(events.id, q.beforeId)))!
+        : lt(events.id, q.beforeId),
+    );
+  }
   return store.db
     .select()
     .from(events)

@@ -63,6 +63,17 @@ describe("events", () => {
     const page = queryEvents(t.store, { limit: 2 });
     const next = queryEvents(t.store, { limit: 2, beforeId: page[1]!.id });
     expect(next.map((e) => e.at - T)).toEqual([1, 0]);
+    // An event that arrives late (older time, newer id) lands in its place in time order.
+    appendEvents(t.store, "gw-2", [{ type: "config.applied", at: T + 1, revision: 4 }]);
+    const pages: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const p = queryEvents(t.store, { limit: 2, ...(before ? { beforeId: before } : {}) });
+      pages.push(...p.map((e) => e.at - T));
+      if (p.length < 2) break;
+      before = p[1]!.id;
+    }
+    expect(pages).toEqual([3, 2, 1, 1, 0]);
   });
 });
 
