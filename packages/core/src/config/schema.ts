@@ -28,9 +28,21 @@ export const circuitBreakerSchema = z
       .discriminatedUnion("type", [
         z.object({
           type: z.literal("count"),
-          size: z.number().int().min(1).max(10_000).default(100),
+          size: z
+            .number()
+            .int()
+            .min(1)
+            .max(10_000)
+            .default(100)
+            .describe("Number of most recent calls in the window."),
         }),
-        z.object({ type: z.literal("time"), sizeMs: ms(3600_000).min(1000).default(60_000) }),
+        z.object({
+          type: z.literal("time"),
+          sizeMs: ms(3600_000)
+            .min(1000)
+            .default(60_000)
+            .describe("Length of the window; calls are kept in one-second buckets."),
+        }),
       ])
       .default({ type: "count", size: 100 })
       .describe(
@@ -111,7 +123,12 @@ export const retrySchema = z
       .default(50)
       .describe("Backoff base: attempt n waits random(0, min(max, base·mult^(n−1)))."),
     maxDelayMs: ms(300_000).default(2000).describe("Backoff cap per wait."),
-    multiplier: z.number().min(1).max(10).default(2),
+    multiplier: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(2)
+      .describe("Growth factor of the backoff ceiling per attempt."),
     retryOn: z
       .array(z.enum(["http_5xx", "connect_error", "timeout", "rate_limited"]))
       .default(["http_5xx", "connect_error", "timeout", "rate_limited"])
@@ -182,7 +199,7 @@ export const bulkheadSchema = z
 export const rateLimitTierSchema = z
   .object({
     limit: z.number().int().min(1).max(10_000_000).describe("Requests allowed per window."),
-    windowMs: ms().min(1).default(1000),
+    windowMs: ms().min(1).default(1000).describe("Window the limit applies to."),
     burst: z
       .number()
       .int()
@@ -195,14 +212,20 @@ export const rateLimitTierSchema = z
 
 export const rateLimitSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    algorithm: z.enum(["token_bucket", "sliding_window"]).default("token_bucket"),
+    enabled: z.boolean().default(true).describe("Turn rate limiting off for the route."),
+    algorithm: z
+      .enum(["token_bucket", "sliding_window"])
+      .default("token_bucket")
+      .describe(
+        "Token bucket (smooth refill, optional burst) or sliding window (weighted two-window count).",
+      ),
     tiers: z
       .record(idSchema, rateLimitTierSchema)
-      .default({ default: { limit: 100, windowMs: 1000, burst: 0 } }),
+      .default({ default: { limit: 100, windowMs: 1000, burst: 0 } })
+      .describe("Limits per consumer tier; consumers without a tier use 'default'."),
     adaptive: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(false).describe("Lower limits while the upstream struggles."),
         latencyP99Ms: ms()
           .min(1)
           .default(1000)
@@ -234,7 +257,7 @@ export const rateLimitSchema = z
 
 export const outlierSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe("Passive outlier detection from real traffic."),
     consecutive5xx: z
       .number()
       .int()
@@ -245,7 +268,12 @@ export const outlierSchema = z
     failurePercent: percent
       .default(0)
       .describe("Eject when its failure % over the interval is ≥ this (0 = off)."),
-    failurePercentMinRequests: z.number().int().min(1).default(20),
+    failurePercentMinRequests: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe("Requests an endpoint needs in the interval before its failure % counts."),
     intervalMs: ms()
       .min(100)
       .default(10_000)
@@ -254,7 +282,7 @@ export const outlierSchema = z
       .min(1)
       .default(30_000)
       .describe("Ejection time; multiplied by the number of times ejected."),
-    maxEjectionMs: ms().min(1).default(300_000),
+    maxEjectionMs: ms().min(1).default(300_000).describe("Cap for the growing ejection time."),
     maxEjectionPercent: percent
       .default(50)
       .describe("Never eject more than this % of the upstream's endpoints."),
@@ -263,14 +291,21 @@ export const outlierSchema = z
 
 export const healthCheckSchema = z
   .object({
-    enabled: z.boolean().default(false),
-    path: z.string().startsWith("/").default("/health"),
-    intervalMs: ms().min(100).default(5000),
+    enabled: z.boolean().default(false).describe("Probe each endpoint actively."),
+    path: z
+      .string()
+      .startsWith("/")
+      .default("/health")
+      .describe("Path requested with GET on each endpoint."),
+    intervalMs: ms()
+      .min(100)
+      .default(5000)
+      .describe("Interval between probes of a healthy endpoint."),
     unhealthyIntervalMs: ms()
       .min(100)
       .default(1000)
       .describe("Faster interval while an endpoint is unhealthy."),
-    timeoutMs: ms().min(1).default(1000),
+    timeoutMs: ms().min(1).default(1000).describe("A probe slower than this fails."),
     rise: z
       .number()
       .int()
@@ -285,14 +320,23 @@ export const healthCheckSchema = z
       .max(100)
       .default(3)
       .describe("Consecutive failures to mark unhealthy."),
-    expectStatus: z.array(z.number().int().min(100).max(599)).default([200]),
+    expectStatus: z
+      .array(z.number().int().min(100).max(599))
+      .default([200])
+      .describe("Statuses that count as a pass."),
   })
   .strict();
 
 export const endpointSchema = z
   .object({
     url: z.url({ protocol: /^https?$/ }).describe("Base URL of one upstream instance."),
-    weight: z.number().int().min(0).max(1000).default(100),
+    weight: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(100)
+      .describe("Relative share of traffic (0 = drained)."),
   })
   .strict();
 
@@ -324,18 +368,37 @@ export const upstreamSchema = z
 
 export const staticFallbackSchema = z
   .object({
-    status: z.number().int().min(200).max(599).default(200),
-    headers: z.record(z.string(), z.string()).default({}),
-    body: z.string().max(1_048_576).default(""),
+    status: z
+      .number()
+      .int()
+      .min(200)
+      .max(599)
+      .default(200)
+      .describe("Status of the static fallback response."),
+    headers: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("Headers of the static fallback response."),
+    body: z.string().max(1_048_576).default("").describe("Body of the static fallback response."),
   })
   .strict();
 
 export const faultInjectionSchema = z
   .object({
-    delayPercent: percent.default(0),
-    delayMs: ms(60_000).default(0),
-    abortPercent: percent.default(0),
-    abortStatus: z.number().int().min(400).max(599).default(503),
+    delayPercent: percent
+      .default(0)
+      .describe("Share of requests delayed before the upstream call."),
+    delayMs: ms(60_000).default(0).describe("Added latency for delayed requests."),
+    abortPercent: percent
+      .default(0)
+      .describe("Share of requests answered with abortStatus without calling the upstream."),
+    abortStatus: z
+      .number()
+      .int()
+      .min(400)
+      .max(599)
+      .default(503)
+      .describe("Status of injected aborts."),
   })
   .strict();
 
@@ -347,14 +410,23 @@ export const sloSchema = z
       .max(0.99999)
       .default(0.999)
       .describe("Fraction of requests that must succeed."),
-    latencyThresholdMs: ms().min(1).default(500),
+    latencyThresholdMs: ms()
+      .min(1)
+      .default(500)
+      .describe("A request slower than this is slow for the latency SLO."),
     latencyTarget: z
       .number()
       .min(0.5)
       .max(0.99999)
       .default(0.99)
       .describe("Fraction of requests faster than the threshold."),
-    windowDays: z.number().int().min(1).max(90).default(30),
+    windowDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(90)
+      .default(30)
+      .describe("SLO compliance window the error budget covers."),
     burnRateAlert: z
       .number()
       .min(1)
@@ -366,7 +438,7 @@ export const sloSchema = z
 
 export const routeMatchSchema = z
   .object({
-    pathPrefix: z.string().startsWith("/"),
+    pathPrefix: z.string().startsWith("/").describe("Longest matching prefix wins."),
     methods: z
       .array(z.string().regex(/^[A-Z]+$/))
       .optional()
@@ -382,13 +454,20 @@ export const routeMatchSchema = z
 export const routeSchema = z
   .object({
     match: routeMatchSchema,
-    upstream: idSchema,
-    stripPrefix: z.boolean().default(false),
+    upstream: idSchema.describe("Upstream that serves the route."),
+    stripPrefix: z
+      .boolean()
+      .default(false)
+      .describe("Remove the matched prefix before forwarding."),
     criticality: z
       .enum(["critical", "non_critical"])
       .default("critical")
       .describe("Non-critical routes are served from cache/fallback in degraded mode."),
-    mode: modeSchema.default("normal"),
+    mode: modeSchema
+      .default("normal")
+      .describe(
+        "normal, degraded (non-critical routes served from cache/fallback) or read_only (unsafe methods refused).",
+      ),
     failureStatuses: z
       .array(
         z.union([z.number().int().min(100).max(599), z.string().regex(/^(\dxx|\d{3}-\d{3})$/)]),
@@ -404,7 +483,12 @@ export const routeSchema = z
     rateLimit: rateLimitSchema.optional(),
     cache: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Cache cacheable GET responses (HTTP caching rules) and keep them for stale-if-error.",
+          ),
         maxStaleMs: ms()
           .default(300_000)
           .describe("Serve a stale entry on failure up to this age past freshness."),
@@ -413,21 +497,24 @@ export const routeSchema = z
           .int()
           .min(1)
           .max(64 * 1024 * 1024)
-          .default(1_048_576),
+          .default(1_048_576)
+          .describe("Larger responses stream through uncached."),
       })
       .strict()
       .optional(),
     fallback: z
       .object({
-        upstream: idSchema.optional(),
-        static: staticFallbackSchema.optional(),
+        upstream: idSchema.optional().describe("Upstream tried once when the primary fails."),
+        static: staticFallbackSchema
+          .optional()
+          .describe("Response served when nothing else can answer."),
       })
       .strict()
       .optional(),
     shift: z
       .object({
-        to: idSchema,
-        percent: percent,
+        to: idSchema.describe("Upstream receiving the shifted share."),
+        percent: percent.describe("Share of the route's traffic sent there."),
         durationMs: ms()
           .default(0)
           .describe("Ramp from 0 to percent over this time after the change is applied."),
@@ -480,9 +567,14 @@ export const runbookStepSchema = z.discriminatedUnion("action", [
 
 export const runbookSchema = z
   .object({
-    title: z.string().min(1),
-    description: z.string().default(""),
-    steps: z.array(runbookStepSchema).min(1),
+    title: z.string().min(1).describe("Shown to operators."),
+    description: z.string().default("").describe("When to run it and what it does."),
+    steps: z
+      .array(runbookStepSchema)
+      .min(1)
+      .describe(
+        "Actions run in order: set_mode, force_breaker, shift_weight, shift_traffic, set_value.",
+      ),
   })
   .strict();
 
@@ -502,27 +594,41 @@ export const gatewaySchema = z
       })
       .strict()
       .default({ host: "127.0.0.1", port: 9090 }),
-    mode: modeSchema.default("normal"),
+    mode: modeSchema
+      .default("normal")
+      .describe("Gateway-wide mode; the stricter of gateway and route mode applies."),
     limits: z
       .object({
-        maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+        maxHeaderBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1_048_576)
+          .default(16_384)
+          .describe("Larger request headers get 431."),
         headersTimeoutMs: ms()
           .min(100)
           .default(10_000)
           .describe("Time allowed to receive request headers (slowloris guard)."),
-        requestTimeoutMs: ms().min(100).default(60_000),
+        requestTimeoutMs: ms()
+          .min(100)
+          .default(60_000)
+          .describe("Time allowed to receive a whole request."),
         maxBodyBytes: z
           .number()
           .int()
           .min(0)
-          .default(10 * 1024 * 1024),
+          .default(10 * 1024 * 1024)
+          .describe("Larger request bodies get 413."),
         retryBodyBytes: z
           .number()
           .int()
           .min(0)
           .default(1_048_576)
           .describe("Request bodies up to this size are buffered so they can be retried."),
-        keepAliveTimeoutMs: ms().default(5000),
+        keepAliveTimeoutMs: ms()
+          .default(5000)
+          .describe("Idle time before a client connection is closed."),
       })
       .strict()
       .default({
@@ -552,7 +658,8 @@ export const gatewaySchema = z
           .number()
           .int()
           .min(0)
-          .default(64 * 1024 * 1024),
+          .default(64 * 1024 * 1024)
+          .describe("Memory for cached responses (LRU by bytes)."),
       })
       .strict()
       .default({ maxBytes: 64 * 1024 * 1024 }),
