@@ -27,7 +27,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("main", () => {
-  it("exits 1 and prints every `path: reason` for a bad config", async () => {
+  it("exits 1 and prints every `path: reason` for a bad config", { timeout: 60_000 }, async () => {
     const file = join(dir, "bad.yaml");
     writeFileSync(
       file,
@@ -76,5 +76,5 @@ describe("main", () => {
       p.proc.kill("SIGKILL");
       await up.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  LiteAbortController,
   failureStatusMatcher,
   modeDecision,
   type Clock,
@@ -215,7 +216,8 @@ export class RequestHandler {
     const body: RequestBody = b;
 
     prepareUpstreamHeaders(req, requestId);
-    const clientGone = new AbortController();
+    // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
+    const clientGone = new LiteAbortController();
     const onClose = () => {
       if (!res.writableFinished) clientGone.abort();
     };
