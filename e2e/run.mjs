@@ -3,7 +3,26 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1" };
+
+function run(cmd, args, extraEnv = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: "inherit", cwd: root, env: { ...env, ...extraEnv } });
+    child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+}
+
+// The operator drill needs the dashboard's production build. Under `turbo run e2e` it is built
+// already; run alone, build it here (turbo's cache makes this quick when nothing changed).
+const drillsAlone = process.argv.includes("--project=drills");
+if (drillsAlone || !existsSync(join(root, "apps", "web", ".next", "BUILD_ID"))) {
+  const built = await run("npx", ["turbo", "run", "build", "--filter=@rg/web"]);
+  if (built !== 0) process.exit(built);
+}
 
 const figuresDir = mkdtempSync(join(tmpdir(), "rg-drills-"));
 const code = await new Promise((resolve) => {
