@@ -187,6 +187,27 @@ describe("overview.get", () => {
   });
 });
 
+describe("without a stored config", () => {
+  it("the overview says so and config-dependent procedures refuse with a clear reason", async () => {
+    const bare = await createTestEnv({ config: null });
+    try {
+      const o = await bare.caller("viewer").overview.get();
+      expect(o.configIssues).toEqual(["no bootstrap config stored"]);
+      expect(o.upstreams).toEqual([]);
+      expect(
+        await codeOf(
+          bare
+            .caller("operator")
+            .controls.forceBreaker({ upstream: "payments", state: "forced_open", reason: "x" }),
+        ),
+      ).toBe("PRECONDITION_FAILED");
+      expect(await codeOf(bare.caller("viewer").runbooks.list())).toBe("PRECONDITION_FAILED");
+    } finally {
+      bare.close();
+    }
+  });
+});
+
 describe("controls", () => {
   it("setValue applies a valid change, audited with actor, role, reason and request id", async () => {
     const before = currentRevision(env.store);

@@ -67,8 +67,10 @@ export function createAuth(store: Store, opts: AuthOptions) {
       enabled: opts.rateLimit.enabled,
       storage: "memory",
       window: 60,
-      max: 300,
+      max: 600,
       customRules: {
+        // Reading one's own session is what every page does; throttling it protects nothing.
+        "/get-session": false,
         "/sign-in/email": throttle,
         "/sign-in/*": throttle,
       },

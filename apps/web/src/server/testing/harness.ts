@@ -119,7 +119,10 @@ export async function createTestEnv(
   const dbPath = join(dir, "gateway.db");
   copyFileSync(t.dbPath, dbPath);
   const store = openStore(dbPath);
-  seedBootstrapConfig(store, opts.config ?? testConfig, "test.yaml", TEST_NOW - 3600_000);
+  // config: null leaves the store without a bootstrap config.
+  if (opts.config !== null) {
+    seedBootstrapConfig(store, opts.config ?? testConfig, "test.yaml", TEST_NOW - 3600_000);
+  }
   const auth = createAuth(store, {
     secret: TEST_SECRET,
     baseURL: TEST_ORIGIN,

@@ -4,6 +4,7 @@
  * through the store, each change with its audit row.
  */
 import {
+  formatIssues,
   getAtPath,
   setAtPath,
   validateConfig,
@@ -12,6 +13,7 @@ import {
   type RunbookStep,
 } from "@rg/core";
 import { effectiveConfig, setMode, setOverride, type Store } from "@rg/db";
+import { TRPCError } from "@trpc/server";
 
 export interface PlannedChange {
   path: string;
@@ -55,9 +57,11 @@ export function isChangeablePath(path: string): boolean {
 export function currentConfig(store: Store, now: number): { revision: number; config: Config } {
   const eff = effectiveConfig(store, now);
   if ("config" in eff) return { revision: eff.revision, config: eff.config };
-  throw new Error(
-    `the stored config does not validate: ${eff.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-  );
+  // The gateway keeps serving its last good config; nothing here can act on a broken one.
+  throw new TRPCError({
+    code: "PRECONDITION_FAILED",
+    message: `the stored config does not validate: ${formatIssues(eff.issues).join("; ")}`,
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BreakerReason, BreakerState, Config, ModeName } from "@rg/core";
-import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS } from "@rg/core";
+import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS, formatIssues } from "@rg/core";
 import { effectiveConfig, readInstances, type Store } from "@rg/db";
 import { worstBreaker } from "../../lib/breaker-state";
 import {
@@ -116,7 +116,7 @@ export function buildOverview(store: Store, now: number): Overview {
   return {
     revision: eff.revision,
     gatewayMode: config?.gateway.mode ?? "normal",
-    configIssues: "issues" in eff ? eff.issues.map((i) => `${i.path}: ${i.message}`) : null,
+    configIssues: "issues" in eff ? formatIssues(eff.issues) : null,
     upstreams,
     routes,
     instances: instances.map((i) => ({
