@@ -30,6 +30,7 @@ const SERVICES = [
   "primary",
   "backup",
   "eject",
+  "faults",
 ] as const;
 
 const url = (svc: string, i = 0) => `http://127.0.0.1:${demo.services[svc]!.ports[i]}`;
@@ -101,6 +102,7 @@ beforeAll(async () => {
       inv: up("inv", { circuitBreaker: { enabled: false } }),
       primary: up("primary", { circuitBreaker: { enabled: false } }),
       backup: up("backup"),
+      faults: up("faults"),
       eject: {
         endpoints: { a: { url: url("eject", 0) }, b: { url: url("eject", 1) } },
         circuitBreaker: { enabled: false },
@@ -138,6 +140,7 @@ beforeAll(async () => {
       inv: route("inv", { cache: { enabled: true, maxStaleMs: 60_000 }, retry: noRetry }),
       primary: route("primary", { retry: noRetry, fallback: { upstream: "backup" } }),
       eject: route("eject", { retry: { maxAttempts: 2, baseDelayMs: 1 } }),
+      faults: route("faults", { retry: noRetry }),
     },
   };
   gw = await gatewayFor(base);
@@ -389,6 +392,49 @@ describe("endpoints", () => {
       expect(demo.stats("eject").byPort[String(portA)] ?? 0).toBe(0);
       expect(demo.stats("eject").byPort[String(portB)]).toBe(20);
     } finally {
+      gw.applyConfig(loadConfig(base));
+    }
+  });
+});
+
+describe("fault injection", () => {
+  it("aborts and delays before the upstream call, emitting fault.injected sparingly", async () => {
+    const seen: string[] = [];
+    const off = gw.bus.on((e) => {
+      if (e.type === "fault.injected") seen.push(`${e.kind}:${e.value}`);
+    });
+    const cfg = loadConfig(base);
+    cfg.routes.faults!.faultInjection = {
+      abortPercent: 100,
+      abortStatus: 418,
+      delayPercent: 0,
+      delayMs: 0,
+    };
+    gw.applyConfig(cfg);
+    try {
+      const before = calls("faults");
+      for (let i = 0; i < 10; i++) {
+        const r = await request(`${gw.url}/faults/x`);
+        expect(r.status).toBe(418);
+        expect(JSON.parse(r.body)).toMatchObject({ code: "RG_FAULT_INJECTED", status: 418 });
+      }
+      expect(calls("faults")).toBe(before);
+      expect(seen).toEqual(["abort:418"]);
+
+      const delayed = loadConfig(base);
+      delayed.routes.faults!.faultInjection = {
+        abortPercent: 0,
+        abortStatus: 503,
+        delayPercent: 100,
+        delayMs: 200,
+      };
+      gw.applyConfig(delayed);
+      const started = Date.now();
+      expect((await request(`${gw.url}/faults/x`)).status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      expect(seen).toEqual(["abort:418", "delay:200"]);
+    } finally {
+      off();
       gw.applyConfig(loadConfig(base));
     }
   });

@@ -103,6 +103,8 @@ function quoteForwardedFor(ip: string): string {
 export function prepareUpstreamHeaders(req: IncomingMessage, requestId: string): void {
   const h = req.headers;
   stripHopByHop(h);
+  // The body is read (or streamed) by the gateway; the upstream must not wait for a 100.
+  delete h.expect;
   h["x-request-id"] = requestId;
   const ip = req.socket.remoteAddress ?? "unknown";
   const host = h.host ?? "";
