@@ -134,9 +134,27 @@ export function LatencyChart({
         />
         <Tooltip labelFormatter={tooltipLabel} formatter={(v) => formatMs(Number(v))} />
         <Legend wrapperStyle={{ fontSize: 12 }} />
-        <Line dataKey="p50" name="p50" stroke="#3f9b68" dot={false} isAnimationActive={false} />
-        <Line dataKey="p95" name="p95" stroke="#d59a2a" dot={false} isAnimationActive={false} />
-        <Line dataKey="p99" name="p99" stroke="#c93c44" dot={false} isAnimationActive={false} />
+        <Line
+          dataKey="p50"
+          name="p50"
+          stroke="#3f9b68"
+          dot={{ r: 1.5 }}
+          isAnimationActive={false}
+        />
+        <Line
+          dataKey="p95"
+          name="p95"
+          stroke="#d59a2a"
+          dot={{ r: 1.5 }}
+          isAnimationActive={false}
+        />
+        <Line
+          dataKey="p99"
+          name="p99"
+          stroke="#c93c44"
+          dot={{ r: 1.5 }}
+          isAnimationActive={false}
+        />
         {slowCallMs !== undefined && (
           <ReferenceLine
             y={slowCallMs}
@@ -189,8 +207,8 @@ export function ErrorRateChart({
           dataKey="errorRate"
           name="error rate"
           stroke="#c93c44"
-          dot={false}
-          connectNulls={false}
+          dot={{ r: 1.5 }}
+          connectNulls
           isAnimationActive={false}
         />
         {thresholdPercent !== undefined && (

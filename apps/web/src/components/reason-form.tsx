@@ -25,6 +25,7 @@ export function ReasonForm({
   withExpiry = true,
   defaultReason = "",
   pending,
+  disabled,
   error,
   onConfirm,
   onCancel,
@@ -35,6 +36,8 @@ export function ReasonForm({
   withExpiry?: boolean;
   defaultReason?: string;
   pending?: boolean;
+  /** Confirm stays disabled (e.g. while the change itself is invalid). */
+  disabled?: boolean;
   error?: string | null;
   onConfirm: (r: ReasonResult) => void;
   onCancel?: () => void;
@@ -93,7 +96,7 @@ export function ReasonForm({
         <button
           type="submit"
           className={danger ? "danger" : "primary"}
-          disabled={!trimmed || pending}
+          disabled={!trimmed || pending || disabled}
         >
           {pending ? "Applying…" : confirmLabel}
         </button>

@@ -27,40 +27,42 @@ export function Shell({ session, children }: { session: SessionInfo; children: R
     <SessionProvider value={session}>
       <div className="shell">
         <aside className="sidebar">
-          <div className="brand">
-            <span aria-hidden="true">⛨</span> Resilience Gateway
-          </div>
-          <nav aria-label="Main" className="nav">
-            {NAV.filter((n) => !n.admin || session.role === "admin").map((n) => (
-              <Link
-                key={n.href}
-                href={n.href}
-                aria-current={isActive(pathname, n.href) ? "page" : undefined}
+          <div className="sidebar-inner">
+            <div className="brand">
+              <span aria-hidden="true" className="brand-mark" /> Resilience Gateway
+            </div>
+            <nav aria-label="Main" className="nav">
+              {NAV.filter((n) => !n.admin || session.role === "admin").map((n) => (
+                <Link
+                  key={n.href}
+                  href={n.href}
+                  aria-current={isActive(pathname, n.href) ? "page" : undefined}
+                >
+                  {n.label}
+                </Link>
+              ))}
+            </nav>
+            <div className="whoami">
+              <span className="email" title={session.email}>
+                {session.email}
+              </span>
+              <span>
+                Role: <strong>{session.role}</strong>
+              </span>
+              <button
+                type="button"
+                className="ghost"
+                disabled={leaving}
+                onClick={async () => {
+                  setLeaving(true);
+                  await signOut();
+                  router.replace("/sign-in");
+                  router.refresh();
+                }}
               >
-                {n.label}
-              </Link>
-            ))}
-          </nav>
-          <div className="whoami">
-            <span className="email" title={session.email}>
-              {session.email}
-            </span>
-            <span>
-              Role: <strong>{session.role}</strong>
-            </span>
-            <button
-              type="button"
-              className="ghost"
-              disabled={leaving}
-              onClick={async () => {
-                setLeaving(true);
-                await signOut();
-                router.replace("/sign-in");
-                router.refresh();
-              }}
-            >
-              Sign out
-            </button>
+                Sign out
+              </button>
+            </div>
           </div>
         </aside>
         <main className="main">{children}</main>

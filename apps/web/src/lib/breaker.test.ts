@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   breakerMeta,
+  fillUnknown,
   describeReason,
   layoutStrip,
   modeMeta,
@@ -90,5 +91,21 @@ describe("breaker strip", () => {
       { from: 0, to: 10, state: "closed", left: 0, width: 100 },
     ]);
     expect(layoutStrip([], 10, 10)).toEqual([]);
+  });
+});
+
+describe("fillUnknown", () => {
+  it("uses the current state only when nothing is known", () => {
+    expect(fillUnknown([{ from: 0, to: 10, state: "unknown" }], "closed")).toEqual([
+      { from: 0, to: 10, state: "closed" },
+    ]);
+    const mixed = [
+      { from: 0, to: 5, state: "unknown" },
+      { from: 5, to: 10, state: "open" },
+    ];
+    expect(fillUnknown(mixed, "open")).toEqual(mixed);
+    expect(fillUnknown([{ from: 0, to: 10, state: "unknown" }], undefined)[0]!.state).toBe(
+      "unknown",
+    );
   });
 });

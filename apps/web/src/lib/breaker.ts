@@ -165,3 +165,15 @@ export function spansFromTransitions(
   if (start < to) spans.push({ from: start, to, state });
   return spans;
 }
+
+/**
+ * A strip with no known state at all (no transition ever recorded) has been in the breaker's
+ * current state since the gateway started: show that rather than "no data".
+ */
+export function fillUnknown(
+  spans: readonly StripSpan[],
+  current: BreakerState | undefined,
+): StripSpan[] {
+  if (!current || spans.some((s) => s.state !== "unknown")) return [...spans];
+  return spans.map((s) => ({ ...s, state: current }));
+}

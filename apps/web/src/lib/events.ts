@@ -4,7 +4,7 @@
  */
 import type { ResilienceEvent } from "@rg/core";
 import { breakerMeta, describeReason, modeMeta, type Tone } from "./breaker";
-import { formatDuration, formatPercent } from "./format";
+import { formatBurn, formatDuration, formatPercent } from "./format";
 
 export interface EventView {
   icon: string;
@@ -85,10 +85,10 @@ export function describeEvent(
     }
     case "slo.burn":
       return {
-        icon: "🔥",
+        icon: "▲",
         tone: "bad",
         kind: "slo",
-        text: `Route ${ev.route} burning error budget: ${ev.longBurnRate.toFixed(1)}× (1 h), ${ev.shortBurnRate.toFixed(1)}× (5 min) ≥ ${ev.threshold}×; ${formatPercent(ev.budgetRemaining * 100)} left`,
+        text: `Route ${ev.route} burning error budget: ${formatBurn(ev.longBurnRate)} (1 h), ${formatBurn(ev.shortBurnRate)} (5 min) ≥ ${formatBurn(ev.threshold)}; ${ev.budgetRemaining > 0 ? `${formatPercent(ev.budgetRemaining * 100)} left` : "budget exhausted"}`,
       };
     case "config.applied":
       return {

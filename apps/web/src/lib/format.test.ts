@@ -8,6 +8,7 @@ import {
   formatMs,
   formatPercent,
   formatRate,
+  formatTick,
   formatValue,
 } from "./format";
 
@@ -65,5 +66,14 @@ describe("small formats", () => {
     expect(formatDateTime(Date.UTC(2026, 10, 23, 3, 4, 5))).toBe("2026-11-23 03:04:05 UTC");
     expect(formatValue(undefined)).toBe("(default)");
     expect(formatValue({ a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe("formatTick", () => {
+  it("shows seconds for short ranges and days for long ones", () => {
+    const at = Date.UTC(2026, 10, 23, 17, 0, 52);
+    expect(formatTick(at, 5 * 60_000)).toBe("17:00:52");
+    expect(formatTick(at, 3_600_000)).toBe("17:00");
+    expect(formatTick(at, 7 * 86_400_000)).toBe("11-23 17h");
   });
 });

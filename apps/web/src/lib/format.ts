@@ -103,6 +103,8 @@ export function formatDateTime(at: number | null | undefined): string {
 /** Axis tick for a time range: clock time for short ranges, day + hour for long ones. */
 export function formatTick(at: number, rangeMs: number): string {
   const d = new Date(at);
+  if (rangeMs <= 15 * 60_000)
+    return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   if (rangeMs <= 2 * 3_600_000) return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   if (rangeMs <= 2 * 86_400_000) return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}h`;

@@ -3,10 +3,10 @@ import { budgetView, burnView } from "./slo";
 
 describe("slo views", () => {
   it("shows budget left with a tone by how much is left", () => {
-    expect(budgetView(0.8)).toEqual({ text: "80% left", tone: "ok" });
-    expect(budgetView(0.3)).toEqual({ text: "30% left", tone: "warn" });
+    expect(budgetView(0.8)).toEqual({ text: "80% left", short: "80%", tone: "ok" });
+    expect(budgetView(0.3)).toMatchObject({ text: "30% left", tone: "warn" });
     expect(budgetView(0.1).tone).toBe("bad");
-    expect(budgetView(-0.4)).toEqual({ text: "exhausted (-40%)", tone: "bad" });
+    expect(budgetView(-0.4)).toEqual({ text: "exhausted (-40%)", short: "spent", tone: "bad" });
     expect(budgetView(null).text).toBe("—");
   });
   it("marks burn at or above the alert threshold", () => {

@@ -3,14 +3,21 @@ import type { Tone } from "./breaker";
 import { formatBurn, formatPercent } from "./format";
 
 /** `fraction`: 1 untouched, 0 spent, below 0 overspent. */
-export function budgetView(fraction: number | null | undefined): { text: string; tone: Tone } {
+export function budgetView(fraction: number | null | undefined): {
+  text: string;
+  /** The figure alone, for tight spaces. */
+  short: string;
+  tone: Tone;
+} {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction))
-    return { text: "—", tone: "muted" };
-  if (fraction <= 0) return { text: `exhausted (${formatPercent(fraction * 100)})`, tone: "bad" };
-  const text = `${formatPercent(Math.min(1, fraction) * 100)} left`;
-  if (fraction < 0.25) return { text, tone: "bad" };
-  if (fraction < 0.5) return { text, tone: "warn" };
-  return { text, tone: "ok" };
+    return { text: "—", short: "—", tone: "muted" };
+  if (fraction <= 0)
+    return { text: `exhausted (${formatPercent(fraction * 100)})`, short: "spent", tone: "bad" };
+  const short = formatPercent(Math.min(1, fraction) * 100);
+  const text = `${short} left`;
+  if (fraction < 0.25) return { text, short, tone: "bad" };
+  if (fraction < 0.5) return { text, short, tone: "warn" };
+  return { text, short, tone: "ok" };
 }
 
 /** Burn rate against the alert threshold (both windows above it page). */

@@ -158,14 +158,9 @@ function UpstreamCardView({ u }: { u: UpstreamCard }) {
         </div>
         <div>
           <dt>budget</dt>
-          <dd className={`small`} style={{ fontSize: 13, paddingTop: 3 }}>
-            <Badge
-              meta={{
-                label: budget.text,
-                icon: budget.tone === "bad" ? "▼" : "◆",
-                tone: budget.tone,
-              }}
-            />
+          <dd className={`tone-text-${budget.tone}`} title={`error budget: ${budget.text}`}>
+            {budget.tone === "bad" ? "▼ " : ""}
+            {budget.short}
           </dd>
         </div>
       </dl>

@@ -50,7 +50,8 @@ export function ActionSection({
         confirmLabel={confirmLabel}
         danger={danger}
         withExpiry={withExpiry}
-        pending={pending || !canSubmit}
+        pending={pending}
+        disabled={!canSubmit}
         error={error}
         onConfirm={async (r) => {
           setPending(true);

@@ -30,7 +30,7 @@ export const GROUPS: readonly GroupDef[] = [
       { key: "slowCallRateThreshold", label: "Slow-call-rate threshold", unit: "%" },
       { key: "slowCallDurationMs", label: "Slow-call duration", unit: "ms" },
       { key: "minimumCalls", label: "Minimum calls", unit: "calls" },
-      { key: "consecutiveFailures", label: "Consecutive failures (0 = off)", unit: "calls" },
+      { key: "consecutiveFailures", label: "Consecutive failures", unit: "0 = off" },
       { key: "openDurationMs", label: "Open duration", unit: "ms" },
       { key: "halfOpenMaxProbes", label: "Half-open probes", unit: "calls" },
     ],

@@ -201,7 +201,8 @@ function RunDialogBody({ rb, onClose }: { rb: Runbook; onClose: () => void }) {
           confirmLabel="Run runbook"
           danger
           withExpiry={false}
-          pending={run.isPending || !preview.data || !preview.data.ok}
+          pending={run.isPending}
+          disabled={!preview.data || !preview.data.ok}
           error={
             run.error
               ? errorText(run.error)

@@ -7,7 +7,7 @@ import { BreakerStrip } from "~/components/breaker-strip";
 import { ErrorRateChart, LatencyChart, RequestsChart } from "~/components/charts";
 import { QueryError } from "~/components/errors";
 import { Ago } from "~/components/time";
-import { breakerMeta, describeReason, worstState } from "~/lib/breaker";
+import { breakerMeta, describeReason, fillUnknown, worstState } from "~/lib/breaker";
 import { formatMs, formatPercent } from "~/lib/format";
 import { rangeFor, refetchMsFor, windowById, WINDOWS } from "~/lib/windows";
 import { useTRPC, type RouterOutputs } from "~/trpc/react";
@@ -75,7 +75,11 @@ export function UpstreamView({ id, initialNow }: { id: string; initialNow: numbe
           <h3 id="strip-h">Breaker state over time</h3>
           <span className="unit">last {w.label}</span>
         </div>
-        <BreakerStrip spans={series.data?.breakerStrip ?? []} from={range.from} to={range.to} />
+        <BreakerStrip
+          spans={fillUnknown(series.data?.breakerStrip ?? [], state)}
+          from={range.from}
+          to={range.to}
+        />
       </section>
       <div className="grid-2">
         <RequestsChart points={points} from={range.from} to={range.to} />
