@@ -161,8 +161,24 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   bus.on((e) => {
     if (e.type === "breaker.transition") {
       const level = e.to === "open" || e.to === "forced_open" ? "error" : "warn";
+      const cb = active.config.upstreams[e.upstream]?.circuitBreaker;
+      const thresholds = cb && {
+        failureRateThreshold: cb.failureRateThreshold,
+        slowCallRateThreshold: cb.slowCallRateThreshold,
+        slowCallDurationMs: cb.slowCallDurationMs,
+        consecutiveFailures: cb.consecutiveFailures,
+        minimumCalls: cb.minimumCalls,
+        window: cb.window,
+      };
       logger[level](
-        { upstream: e.upstream, route: e.route, from: e.from, to: e.to, reason: e.reason },
+        {
+          upstream: e.upstream,
+          route: e.route,
+          from: e.from,
+          to: e.to,
+          reason: e.reason,
+          thresholds,
+        },
         `breaker ${e.upstream} ${e.from} → ${e.to}`,
       );
     } else if (e.type === "config.refused") {
