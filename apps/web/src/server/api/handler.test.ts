@@ -86,6 +86,15 @@ describe("guardTrpcRequest", () => {
     ).toBeNull();
   });
 
+  it("refuses oversized bodies before reading them", () => {
+    const headers = {
+      "content-type": "application/json",
+      origin: TEST_ORIGIN,
+      "content-length": String(3 * 1024 * 1024),
+    };
+    expect(guardTrpcRequest(req("POST", "controls.setValue", headers), opts)?.status).toBe(413);
+  });
+
   it("refuses any cross-site fetch, reads included", () => {
     expect(
       guardTrpcRequest(req("GET", "overview.get", { "sec-fetch-site": "cross-site" }), opts)

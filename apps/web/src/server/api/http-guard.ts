@@ -5,8 +5,12 @@
  * - POST bodies must be application/json (a cross-site form cannot send that without a CORS
  *   preflight, which this server never answers);
  * - POSTs must come from this origin: Origin must match the Host (or a trusted origin), or,
- *   without Origin, Sec-Fetch-Site must say same-origin; cross-site fetches are refused outright.
+ *   without Origin, Sec-Fetch-Site must say same-origin; cross-site fetches are refused outright;
+ * - bodies larger than any legitimate change are refused before they are read.
  */
+
+/** The largest legitimate input is a static fallback body (1 MiB) inside its JSON envelope. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 export type ProcedureKind = "query" | "mutation" | "subscription";
 
 export interface GuardOptions {
@@ -77,6 +81,10 @@ export function guardTrpcRequest(req: Request, opts: GuardOptions): Response | n
   }
   if (!sameOrigin(req, opts.trustedOrigins ?? [])) {
     return problem(403, "Cross-origin mutation refused");
+  }
+  const length = Number(req.headers.get("content-length") ?? "0");
+  if (!Number.isFinite(length) || length > MAX_BODY_BYTES) {
+    return problem(413, "Request body too large");
   }
   return null;
 }

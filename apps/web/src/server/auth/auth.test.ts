@@ -126,6 +126,36 @@ describe("auth", () => {
     expect(other.status).toBe(200);
   });
 
+  it("does not serve the admin plugin's endpoints or account changes over HTTP", async () => {
+    env = await createTestEnv();
+    const admin = sessionCookie(
+      await env.auth.handler(signInRequest(env.users.admin.email, env.users.admin.password)),
+    );
+    const post = (path: string, body: unknown) =>
+      env.auth.handler(
+        new Request(`${TEST_ORIGIN}/api/auth${path}`, {
+          method: "POST",
+          headers: { cookie: admin, origin: TEST_ORIGIN, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+    expect(
+      (await post("/admin/set-role", { userId: env.users.viewer.id, role: "admin" })).status,
+    ).toBe(404);
+    expect((await post("/admin/impersonate-user", { userId: env.users.viewer.id })).status).toBe(
+      404,
+    );
+    expect((await post("/change-email", { newEmail: "x@example.test" })).status).toBe(404);
+    const viewer = await env.auth.api.getSession({
+      headers: new Headers({
+        cookie: sessionCookie(
+          await env.auth.handler(signInRequest(env.users.viewer.email, env.users.viewer.password)),
+        ),
+      }),
+    });
+    expect(viewer?.user.role).toBe("viewer");
+  });
+
   it("ends the session at sign-out", async () => {
     env = await createTestEnv();
     const res = await env.auth.handler(

@@ -22,6 +22,36 @@ export interface AuthOptions {
 
 export const SESSION_TTL_S = 12 * 3600;
 
+/**
+ * better-auth endpoints not served over HTTP. User management goes through the dashboard's
+ * admin procedures, which audit every change and end sessions on a role change; the admin
+ * plugin's own endpoints (set-role, impersonation, bans...) would bypass both. Addresses are
+ * the audit identity, so they do not change either.
+ */
+export const DISABLED_AUTH_PATHS = [
+  "/sign-up/email",
+  "/change-email",
+  "/update-user",
+  "/delete-user",
+  ...[
+    "ban-user",
+    "create-user",
+    "get-user",
+    "has-permission",
+    "impersonate-user",
+    "list-user-sessions",
+    "list-users",
+    "remove-user",
+    "revoke-user-session",
+    "revoke-user-sessions",
+    "set-role",
+    "set-user-password",
+    "stop-impersonating",
+    "unban-user",
+    "update-user",
+  ].map((p) => `/admin/${p}`),
+];
+
 function sameHostOrigins(request: Request | undefined): string[] {
   const host = request?.headers.get("host");
   if (!host || !/^[A-Za-z0-9.\-\[\]:]+$/.test(host)) return [];
@@ -84,6 +114,7 @@ export function createAuth(store: Store, opts: AuthOptions) {
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure },
     },
     telemetry: { enabled: false },
+    disabledPaths: DISABLED_AUTH_PATHS,
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
         if (ctx.path !== "/sign-in/email") return;
