@@ -1,13 +1,56 @@
 /** Process helpers for the benchmarks: children that announce "READY <port> <pid>", CPU and RSS from /proc, wrk. */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { build, type Plugin } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsxCli = join(dirname(require.resolve("tsx/package.json")), "dist", "cli.mjs");
+const outDir = join(here, "..", "node_modules", ".cache", "rg-bench");
+
+/**
+ * Workspace sources are bundled; installed packages stay external and load from
+ * node_modules as usual. `import.meta.url` keeps meaning the original file (the store finds
+ * its migrations through it).
+ */
+const workspaceSources: Plugin = {
+  name: "workspace-sources",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@rg/") || args.path.startsWith("node:")
+        ? undefined
+        : { external: true },
+    );
+    b.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replaceAll(
+        "import.meta.url",
+        JSON.stringify(pathToFileURL(args.path).href),
+      ),
+      loader: "ts",
+    }));
+  },
+};
+
+/**
+ * Children run as plain Node on a bundle, like a compiled deployment: running them through
+ * tsx would add its loader thread to every candidate's memory and start-up.
+ */
+async function bundle(script: string): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, script.replace(/[/\\]/g, "_").replace(/\.ts$/, ".mjs"));
+  await build({
+    entryPoints: [join(here, script)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "error",
+    plugins: [workspaceSources],
+  });
+  return outfile;
+}
 
 export interface Child {
   port: number;
@@ -16,10 +59,15 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Start a TypeScript child through tsx and wait for its READY line. */
-export function startChild(script: string, args: string[], timeoutMs = 30_000): Promise<Child> {
+/** Bundle a TypeScript child, start it with node and wait for its READY line. */
+export async function startChild(
+  script: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<Child> {
+  const file = await bundle(script);
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [tsxCli, join(here, script), ...args], {
+    const proc = spawn(process.execPath, [file, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, NODE_ENV: "production" },
     });
