@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import * as schema from "./schema";
 import { registerFunctions } from "./sql-functions";
 
@@ -53,7 +53,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     sqlite.pragma("foreign_keys = ON");
     registerFunctions(sqlite);
     const db = drizzle(sqlite, { schema });
-    if (!readonly) migrateWithRetry(db, sqlite);
+    if (!readonly) applyMigrations(sqlite);
     return {
       db,
       sqlite,
@@ -69,24 +69,46 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   }
 }
 
+const MIGRATIONS_TABLE = "__drizzle_migrations";
+
 /**
- * Two processes opening a fresh file at once both try to migrate; drizzle's migrator opens a
- * deferred transaction, so the loser may get SQLITE_BUSY on the lock upgrade. It then retries
- * and finds the migrations applied.
+ * Apply pending drizzle-kit migrations, bookkept exactly as drizzle's own migrator does (same
+ * table, hash and folder timestamp), but read-and-apply happens inside one IMMEDIATE
+ * transaction: drizzle's migrator reads what is applied before taking the write lock, so two
+ * processes opening a fresh file at once would both try to create every table.
  */
-function migrateWithRetry(db: Db, sqlite: Database.Database): void {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-      return;
-    } catch (e) {
-      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-      const code =
-        (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-      if (attempt >= 50 || !code?.startsWith("SQLITE_BUSY")) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + attempt * 10);
-    }
+function applyMigrations(sqlite: Database.Database): void {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  const latest = migrations[migrations.length - 1]?.folderMillis ?? 0;
+  const lastApplied = (): number | undefined => {
+    const v = sqlite
+      .prepare(`SELECT created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at DESC LIMIT 1`)
+      .pluck()
+      .get();
+    return v === undefined || v === null ? undefined : Number(v);
+  };
+  // Fast path without the write lock: everything is applied already.
+  try {
+    if ((lastApplied() ?? -1) >= latest) return;
+  } catch {
+    // No bookkeeping table yet.
   }
+  sqlite
+    .transaction(() => {
+      sqlite.exec(
+        `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+      );
+      const last = lastApplied();
+      const record = sqlite.prepare(
+        `INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`,
+      );
+      for (const m of migrations) {
+        if (last !== undefined && last >= m.folderMillis) continue;
+        for (const stmt of m.sql) if (stmt.trim() !== "") sqlite.exec(stmt);
+        record.run(m.hash, m.folderMillis);
+      }
+    })
+    .immediate();
 }
 
 /** Run `fn` in one IMMEDIATE write transaction (takes the write lock up front). */

@@ -79,6 +79,22 @@ describe("several processes on one file", () => {
     expect(queryAudit(t.store, { action: "override.set", limit: 1000 }).rows).toHaveLength(2 * N);
   }, 60_000);
 
+  it("two processes opening a fresh file at once both migrate it safely", async () => {
+    const fresh = join(t.dir, "fresh", "store.db");
+    const kids = [run("open-store.ts", [fresh]), run("open-store.ts", [fresh])];
+    await Promise.all(kids.map((k) => k.waitFor("ready")));
+    for (const k of kids) k.child.stdin!.end("go\n");
+    const results = await Promise.all(kids.map((k) => k.done));
+    for (const r of results) {
+      expect(r.code, r.err).toBe(0);
+      expect(lastJson<{ revision: number }>(r.out)).toEqual({ revision: 0 });
+    }
+    const s = openStore(fresh);
+    const applied = s.sqlite.prepare("SELECT count(*) FROM __drizzle_migrations").pluck().get();
+    s.close();
+    expect(applied).toBe(3);
+  }, 60_000);
+
   it("a writer process and a reader process see no SQLITE_BUSY", async () => {
     const durationMs = 4000;
     const w = run("event-writer.ts", [t.path, String(durationMs), "300"]);
