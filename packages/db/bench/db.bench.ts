@@ -190,6 +190,7 @@ try {
       sliFlushMsP99: sli.p99,
       sliFlushCpuMsP99: sli.cpuP99,
       loadAvg1m: round(loadavg()[0]!, 1),
+      calibrationSerialisationsPerSec: calibration,
       minuteRows: q.rows,
       series30dOneUpstreamMs: q.series30dOneUpstreamMs,
       series30dOneUpstreamFromMinutesMs: q.series30dOneUpstreamFromMinutesMs,
