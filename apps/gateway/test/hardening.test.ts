@@ -151,6 +151,8 @@ describe("limits", () => {
       `PUT /api/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${body}`,
     );
     expect(statusOf(r.text)).toBe(413);
+    // The client's oversize body is not held against the upstream.
+    expect(gw.runtime.snapshot().upstreams.svc!.breakers[0]!.window.failures).toBe(0);
   });
 
   it("forwards bodies under the cap", async () => {

@@ -32,6 +32,11 @@ export interface AttemptOptions {
   isFailureStatus: (status: number) => boolean;
   /** Extra request headers for this attempt only (e.g. the remaining deadline). */
   headers?: Record<string, string>;
+  /**
+   * True when a failure was the client's doing (its body outgrew the cap mid-stream): the
+   * attempt is then a client error, never a failure counted against the upstream.
+   */
+  clientFault?: () => boolean;
 }
 
 interface Endpoint {
@@ -256,6 +261,10 @@ export class HttpProxyAdapter {
         resolve(r);
       };
       const settleError = (code: string | undefined, timedOut: boolean) => {
+        if (opts.clientFault?.()) {
+          settle({ outcome: classify({ status: 413, durationMs: clock.now() - started }) });
+          return;
+        }
         settle({
           outcome: classify({
             durationMs: clock.now() - started,

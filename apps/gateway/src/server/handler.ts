@@ -252,6 +252,7 @@ export class RequestHandler {
           connectTimeoutMs,
           isFailureStatus,
           headers: { [deadlineHeader]: String(Math.max(0, Math.floor(a.deadlineRemainingMs))) },
+          clientFault: () => bodyTooLarge,
         }),
       (r) => r.discard(),
     );
@@ -261,7 +262,8 @@ export class RequestHandler {
       return;
     }
     if (bodyTooLarge) {
-      if (result.type === "response") result.response.discard();
+      // The attempt was cut by the body cap and may carry no response at all.
+      if (result.type === "response") (result.response as UpstreamResponse | undefined)?.discard();
       res.shouldKeepAlive = false;
       this.answered(route, started, "RG_BODY_TOO_LARGE");
       sendProblem(res, "RG_BODY_TOO_LARGE", { requestId });
