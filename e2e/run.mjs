@@ -21,7 +21,8 @@ function run(cmd, args, extraEnv = {}) {
 const drillsAlone = process.argv.includes("--project=drills");
 if (drillsAlone || !existsSync(join(root, "apps", "web", ".next", "BUILD_ID"))) {
   const built = await run("npx", ["turbo", "run", "build", "--filter=@rg/web"]);
-  if (built !== 0) process.exit(built);
+  // The other drills need no dashboard: run them anyway; the operator drill reports the failure.
+  if (built !== 0) console.error("dashboard build failed: the operator drill cannot pass");
 }
 
 const figuresDir = mkdtempSync(join(tmpdir(), "rg-drills-"));
