@@ -171,6 +171,36 @@ describe("upstream transport failures", () => {
   });
 });
 
+describe("request bodies and retries", () => {
+  it("replays a buffered body on the retry of a request with an Idempotency-Key", async () => {
+    flakyCalls = 0;
+    const seenBefore = flaky.requests.length;
+    const r = await request(`${gw.url}/flaky/pay`, {
+      method: "POST",
+      body: "payload-1",
+      headers: { "idempotency-key": "abc", "content-type": "text/plain" },
+    });
+    expect(r.status).toBe(200);
+    const seen = flaky.requests.slice(seenBefore);
+    expect(seen.map((q) => q.body)).toEqual(["payload-1", "payload-1"]);
+  });
+
+  it("streams a body above retryBodyBytes once and does not retry it", async () => {
+    flakyCalls = 0;
+    const seenBefore = flaky.requests.length;
+    const big = "y".repeat(1_100_000);
+    const r = await request(`${gw.url}/flaky/upload`, {
+      method: "PUT",
+      body: big,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(r.status).toBe(500);
+    const seen = flaky.requests.slice(seenBefore);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.length).toBe(big.length);
+  });
+});
+
 describe("client aborts", () => {
   it("1,000 clients aborting large downloads free the upstream sockets and memory", async () => {
     const baseline = process.memoryUsage().rss;
