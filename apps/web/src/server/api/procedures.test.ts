@@ -441,8 +441,10 @@ describe("runbooks", () => {
   });
 
   it("runs the steps in order, recording statuses, events and the resulting config", async () => {
+    let t = TEST_NOW;
+    const ticking = () => (t += 10);
     const r = await env
-      .caller("operator")
+      .caller("operator", { now: ticking })
       .runbooks.run({ id: "payments-degrade", reason: "payments failing" });
     expect(r.status).toBe("done");
     expect(r.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
@@ -455,6 +457,10 @@ describe("runbooks", () => {
     expect(runs[0]?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
 
     const events = queryEvents(env.store, { types: ["runbook.step"] }).reverse();
+    // Each record carries the time it was made, so timelines show the steps in order.
+    const ats = events.map((e) => e.at);
+    expect(new Set(ats).size).toBe(ats.length);
+    expect([...ats].sort((a, b) => a - b)).toEqual(ats);
     expect(events.map((e) => (e.event as { status: string; step: number }).status)).toEqual([
       "running",
       "done",

@@ -88,30 +88,33 @@ export function runRunbook(
   store: Store,
   id: string,
   runbook: RunbookConfig,
-  meta: ChangeMeta,
+  meta: Omit<ChangeMeta, "now">,
+  /** Read for every record, so step times on timelines are when each step ran. */
+  clock: () => number,
 ): RunResult {
   const runId = startRunbookRun(store, {
     runbook: id,
     actor: meta.actor,
     role: meta.role,
     reason: meta.reason,
-    now: meta.now,
+    now: clock(),
   });
   const steps: RunResult["steps"] = [];
   let revision: number | null = null;
   let status: "done" | "failed" = "done";
   const report = (step: number, s: "running" | "done" | "failed", detail?: string) => {
+    const now = clock();
     updateRunbookStep(store, {
       runId,
       step,
       status: s,
-      now: meta.now,
+      now,
       ...(detail ? { detail } : {}),
     });
     appendEvents(store, DASHBOARD_INSTANCE, [
       {
         type: "runbook.step",
-        at: meta.now,
+        at: now,
         runbook: id,
         runId,
         step,
@@ -128,6 +131,7 @@ export function runRunbook(
       const ttl = step.action === "set_mode" ? step.ttlMs : undefined;
       const r = applyChanges(store, changesForStep(step), {
         ...meta,
+        now: clock(),
         reason: `runbook ${id} (run ${runId}): ${meta.reason}`,
         ...(ttl !== undefined ? { ttlMs: ttl } : {}),
       });
@@ -154,7 +158,7 @@ export function runRunbook(
     status,
     actor: meta.actor,
     role: meta.role,
-    now: meta.now,
+    now: clock(),
     ...(status === "failed" ? { detail: steps[steps.length - 1]?.detail ?? "failed" } : {}),
   });
   return { runId, status, revision, steps };

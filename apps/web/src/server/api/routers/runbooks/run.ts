@@ -8,5 +8,5 @@ export const run = operatorProcedure.input(runbookRunInput).mutation(({ ctx, inp
   const now = ctx.now();
   const rb = findRunbook(ctx.store, input.id, now);
   if (!rb) throw new TRPCError({ code: "NOT_FOUND", message: "no such runbook" });
-  return runRunbook(ctx.store, input.id, rb, { ...actorOf(ctx), reason: input.reason, now });
+  return runRunbook(ctx.store, input.id, rb, { ...actorOf(ctx), reason: input.reason }, ctx.now);
 });
