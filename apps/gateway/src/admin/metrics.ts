@@ -80,6 +80,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   private readonly children = new Map<string, Counter.Internal>();
+  private readonly latencyChildren = new Map<string, Histogram.Internal>();
 
   request(route: string, upstream: string, result: RequestResult, seconds: number): void {
     const key = `${route}\u0000${upstream}\u0000${result}`;
@@ -89,7 +90,12 @@ export class GatewayMetrics {
       this.children.set(key, c);
     }
     c.inc();
-    this.latency.labels(route).observe(seconds);
+    let h = this.latencyChildren.get(route);
+    if (!h) {
+      h = this.latency.labels(route);
+      this.latencyChildren.set(route, h);
+    }
+    h.observe(seconds);
   }
 
   rejected(route: string, cause: string): void {
