@@ -214,7 +214,12 @@ async function main() {
   let adminLogin;
   if (existsSync(join(webDir, ".next", "BUILD_ID"))) {
     const nextBin = require.resolve("next/dist/bin/next", { paths: [webDir] });
-    const webEnv = { DATABASE_PATH: dbPath, NODE_ENV: "production", PORT: String(webPort) };
+    const webEnv = {
+      DATABASE_PATH: dbPath,
+      NODE_ENV: "production",
+      PORT: String(webPort),
+      AUTH_URL: projectEnv.AUTH_URL ?? `http://127.0.0.1:${webPort}`,
+    };
     if (!projectEnv.ADMIN_PASSWORD) {
       adminLogin = {
         email: projectEnv.ADMIN_EMAIL ?? "admin@localhost",
