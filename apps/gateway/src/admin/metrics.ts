@@ -80,7 +80,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   private readonly children = new Map<string, Counter.Internal>();
-  private readonly latencyChildren = new Map<string, Histogram.Internal>();
+  private readonly latencyChildren = new Map<string, Histogram.Internal<"route">>();
 
   request(route: string, upstream: string, result: RequestResult, seconds: number): void {
     const key = `${route}\u0000${upstream}\u0000${result}`;
