@@ -8,11 +8,21 @@ test("sign in and visit every page", async ({ page, stack, signIn }) => {
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await expect(page.getByText("Role:")).toContainText("admin");
   const nav = page.getByRole("navigation", { name: "Main" });
-  for (const name of ["Overview", "Upstreams", "Controls", "Runbooks", "Incidents", "Audit", "Users"])
+  for (const name of [
+    "Overview",
+    "Upstreams",
+    "Controls",
+    "Runbooks",
+    "Incidents",
+    "Audit",
+    "Users",
+  ])
     await expect(nav.getByRole("link", { name })).toBeVisible();
 
   // Cards for each upstream; catalog has had traffic.
-  const catalog = page.getByRole("article").filter({ has: page.getByRole("heading", { name: "catalog", exact: true }) });
+  const catalog = page
+    .getByRole("article")
+    .filter({ has: page.getByRole("heading", { name: "catalog", exact: true }) });
   await expect(catalog).toBeVisible();
   await expect(catalog.locator(".badge").filter({ hasText: "Closed" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Gateway mode" })).toContainText("Normal");
@@ -45,7 +55,9 @@ test("sign in and visit every page", async ({ page, stack, signIn }) => {
     await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
     await shot(page, file);
   }
-  await expect(page.getByRole("combobox", { name: "Role of viewer@e2e.test" })).toHaveValue("viewer");
+  await expect(page.getByRole("combobox", { name: "Role of viewer@e2e.test" })).toHaveValue(
+    "viewer",
+  );
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/sign-in/);
@@ -64,13 +76,17 @@ test("a wrong password is refused with a message", async ({ page, stack }) => {
 
 test("a viewer cannot reach the controls", async ({ page, signIn, stack }) => {
   await signIn(page, "viewer");
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" })).toHaveCount(0);
+  await expect(
+    page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }),
+  ).toHaveCount(0);
   await page.goto(`${stack.webUrl}/controls`);
   await expect(page.getByRole("alert").filter({ hasText: "Operators only" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Apply change" })).toHaveCount(0);
   // The overview shows the mode but offers no switch.
   await page.goto(`${stack.webUrl}/`);
-  await expect(page.getByRole("region", { name: "Gateway mode" })).toContainText("Operators can change the mode");
+  await expect(page.getByRole("region", { name: "Gateway mode" })).toContainText(
+    "Operators can change the mode",
+  );
   await expect(page.getByRole("button", { name: "Read-only" })).toHaveCount(0);
   await shot(page, "viewer-controls-refused");
 });
