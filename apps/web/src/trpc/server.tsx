@@ -5,6 +5,7 @@
  *   prefetch(trpc.overview.get.queryOptions());
  *   return <HydrateClient><Overview /></HydrateClient>;
  */
+import "server-only";
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import { createTRPCOptionsProxy, type TRPCQueryOptions } from "@trpc/tanstack-react-query";
 import { headers } from "next/headers";
