@@ -9,8 +9,8 @@ export interface MaintenanceResult {
 }
 
 /**
- * Periodic upkeep: roll completed seconds up to minutes and hours, resolve quiet incidents,
- * and (when `retention` is given) delete rows past their retention.
+ * Periodic upkeep: roll completed seconds up to minutes and hours (a bounded span per call),
+ * resolve quiet incidents, and (when `retention` is given) delete rows past their retention.
  */
 export function runMaintenance(
   store: Store,

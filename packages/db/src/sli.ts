@@ -70,8 +70,11 @@ export function writeSliBuckets(store: Store, buckets: readonly SliBucket[]): nu
 
 const MINUTE = 60_000;
 const ROLLUP_KEY = "rollup_minutes_upto";
-/** Minutes before the watermark recomputed on each roll-up, to take in late seconds. */
-const ROLLUP_SLACK_MS = 2 * MINUTE;
+/**
+ * Time before the watermark recomputed on each roll-up, to take in late seconds (buckets
+ * normally arrive a flush or two after their second closes; this also covers a stalled flush).
+ */
+const ROLLUP_SLACK_MS = MINUTE;
 
 const HOUR = 3_600_000;
 
@@ -99,13 +102,17 @@ export function rollupHours(store: Store, from: number, to: number): number {
 /**
  * Sum completed seconds (before the minute holding `uptoWallMs`) into the minute table, and
  * the minutes into the hour table (the current hour partially, completed on later runs).
+ * Each call covers at most `maxSpanMs` (default 15 min) past the watermark; call it again
+ * until `to` reaches `uptoWallMs` to work off a backlog.
  * Idempotent: each bucket is recomputed from its parts and replaced, never added twice.
  */
 export function rollupMinutes(
   store: Store,
   uptoWallMs: number,
+  opts: { maxSpanMs?: number } = {},
 ): { minutes: number; hours: number; from: number; to: number } {
-  const to = Math.floor(uptoWallMs / MINUTE) * MINUTE;
+  const upto = Math.floor(uptoWallMs / MINUTE) * MINUTE;
+  const maxSpan = Math.max(MINUTE, opts.maxSpanMs ?? 15 * MINUTE);
   return writeTx(store, () => {
     const mark = prepared(store, "SELECT value FROM store_meta WHERE key = ?")
       .pluck()
@@ -114,9 +121,12 @@ export function rollupMinutes(
     if (mark === undefined) {
       const min = prepared(store, "SELECT min(start) FROM sli_seconds").pluck().get() as
         number | null;
-      if (min === null) return { minutes: 0, hours: 0, from: to, to };
+      if (min === null) return { minutes: 0, hours: 0, from: upto, to: upto };
       from = Math.floor(min / MINUTE) * MINUTE;
     } else from = Math.max(0, mark - ROLLUP_SLACK_MS);
+    // A backlog (first run, or after downtime) is worked off a bounded span per call, so no
+    // single call holds the write lock or the event loop for long.
+    const to = Math.min(upto, from + maxSpan);
     if (to <= from) return { minutes: 0, hours: 0, from, to };
     const minutes = recompute(store, "sli_seconds", "sli_minutes", MINUTE, from, to);
     const hourFrom = Math.floor(from / HOUR) * HOUR;
@@ -139,6 +149,8 @@ export interface RetentionOptions {
   eventsKeepMs?: number;
   /** Rows deleted per statement; each batch is its own short transaction. */
   batchSize?: number;
+  /** Batches per table per call (default: until done); bounds the time one call takes. */
+  maxBatches?: number;
 }
 
 export interface RetentionResult {
@@ -154,23 +166,26 @@ function deleteBefore(
   column: string,
   before: number,
   batch: number,
+  maxBatches: number,
 ): number {
   const stmt = prepared(
     store,
     `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`,
   );
   let total = 0;
-  for (;;) {
+  for (let i = 0; i < maxBatches; i++) {
     const n = writeTx(store, () => stmt.run(before, batch).changes);
     total += n;
-    if (n < batch) return total;
+    if (n < batch) break;
   }
+  return total;
 }
 
 /** Delete old rows in small batches so no write lock is held for long. */
 export function runRetention(store: Store, opts: RetentionOptions = {}): RetentionResult {
   const now = opts.now ?? Date.now();
   const batch = Math.max(1, opts.batchSize ?? 5000);
+  const maxBatches = Math.max(1, opts.maxBatches ?? Number.POSITIVE_INFINITY);
   const minutesKeepMs = opts.minutesKeepMs ?? 30 * 86_400_000;
   const result = {
     events: deleteBefore(
@@ -179,6 +194,7 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
       "at",
       now - (opts.eventsKeepMs ?? 30 * 86_400_000),
       batch,
+      maxBatches,
     ),
     sliSeconds: deleteBefore(
       store,
@@ -186,14 +202,16 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
       "start",
       now - (opts.secondsKeepMs ?? 6 * 3_600_000),
       batch,
+      maxBatches,
     ),
-    sliMinutes: deleteBefore(store, "sli_minutes", "start", now - minutesKeepMs, batch),
+    sliMinutes: deleteBefore(store, "sli_minutes", "start", now - minutesKeepMs, batch, maxBatches),
     sliHours: deleteBefore(
       store,
       "sli_hours",
       "start",
       now - (opts.hoursKeepMs ?? 2 * minutesKeepMs),
       batch,
+      maxBatches,
     ),
   };
   // Keeps the planner's statistics fresh as tables grow and shrink (cheap when nothing changed).

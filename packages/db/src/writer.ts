@@ -52,7 +52,7 @@ export interface EventWriterOptions {
    * retention runs every `retentionIntervalMs`. 0 turns both off. Default 10 000.
    */
   maintenanceIntervalMs?: number;
-  /** Default 3 600 000 (hourly). */
+  /** How often retention runs, each run deleting at most 10 batches of 5000 rows per table. Default 60 000. */
   retentionIntervalMs?: number;
   /** Also open and extend incidents from flushed events. Default true. */
   incidents?: boolean;
@@ -219,7 +219,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   const timer = setInterval(() => flush(false), interval);
   timer.unref();
   const maintenanceMs = opts.maintenanceIntervalMs ?? 10_000;
-  const retentionMs = opts.retentionIntervalMs ?? 3_600_000;
+  const retentionMs = opts.retentionIntervalMs ?? 60_000;
   let lastRetention = Date.now();
   const maintenance =
     maintenanceMs > 0
@@ -229,7 +229,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
           const retention = now - lastRetention >= retentionMs;
           try {
             sqlite.pragma(`busy_timeout = ${flushBusy}`);
-            runMaintenance(store, { now, retention });
+            runMaintenance(store, { now, retention: retention && { maxBatches: 10 } });
             if (retention) lastRetention = now;
             delete s.maintenanceError;
           } catch (e) {

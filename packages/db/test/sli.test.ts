@@ -90,6 +90,22 @@ describe("SLI buckets", () => {
     expect(sum!.rps).toBeCloseTo(463 / 10_800, 6);
   });
 
+  it("works off a backlog a bounded span per call", () => {
+    const buckets = [];
+    for (let m = 0; m < 40; m++) buckets.push(bucket(T0 + m * 60_000, "r", "u", { success: 1 }));
+    writeSliBuckets(t.store, buckets);
+    const spans = [];
+    for (let i = 0; i < 10; i++) {
+      const r = rollupMinutes(t.store, T0 + 40 * 60_000, { maxSpanMs: 15 * 60_000 });
+      spans.push((r.to - T0) / 60_000);
+      if (r.to === T0 + 40 * 60_000) break;
+    }
+    // Each call re-reads the minute before its watermark, then goes at most 15 minutes on.
+    expect(spans).toEqual([15, 29, 40]);
+    expect(rowCount("sli_minutes")).toBe(40);
+    expect(t.store.sqlite.prepare("SELECT sum(success) FROM sli_hours").pluck().get()).toBe(40);
+  });
+
   it("summary per route over seconds", () => {
     writeSliBuckets(t.store, [
       bucket(T0, "a", "u", { success: 9, http_5xx: 1 }),
@@ -119,8 +135,10 @@ describe("retention", () => {
         revision: i,
       })),
     );
+    const bounded = runRetention(t.store, { now, batchSize: 7, maxBatches: 2 });
+    expect(bounded.events).toBe(14);
     const r = runRetention(t.store, { now, batchSize: 7 });
-    expect(r).toEqual({ events: 20, sliSeconds: 1, sliMinutes: 0, sliHours: 0 });
+    expect(r).toEqual({ events: 6, sliSeconds: 0, sliMinutes: 0, sliHours: 0 });
     expect(rowCount("events")).toBe(5);
     expect(rowCount("sli_seconds")).toBe(1);
   });
