@@ -1,11 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 
-// Drills append their figures here; run.mjs prints them as one JSON line at the end.
-// Set once in the runner process so every worker inherits the same folder.
-process.env.DRILL_FIGURES_DIR ??= mkdtempSync(join(tmpdir(), "rg-drills-"));
+// Drills print their figures; under run.mjs (npm run drills / the e2e task) they also append
+// them to DRILL_FIGURES_DIR, which run.mjs prints as one JSON line at the end.
 
 const chromiumArgs = [
   "--no-sandbox",
