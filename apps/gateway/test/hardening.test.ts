@@ -27,6 +27,7 @@ beforeAll(async () => {
       "keep-alive": "timeout=10",
       "proxy-authenticate": "Basic",
       "x-kept": "yes",
+      "x-request-id": "set-by-upstream",
     });
     res.end(JSON.stringify({ url: req.url, body }));
   });
@@ -187,6 +188,7 @@ describe("headers", () => {
     const head = r.text.split("\r\n\r\n")[0]!.toLowerCase();
     expect(head).toContain("x-kept: yes");
     expect(head).toContain("x-request-id: req-123");
+    expect(head.match(/x-request-id:/g)).toHaveLength(1);
     expect(head).not.toContain("x-hop");
     expect(head).not.toContain("proxy-authenticate");
     expect(head).not.toContain("keep-alive: timeout=10");

@@ -95,7 +95,10 @@ export class UpstreamResponse {
     onEnd?: (complete: boolean) => void,
   ): void {
     const msg = this.message;
-    const headers = filterRawResponseHeaders(msg.rawHeaders);
+    // Fields the gateway sets itself (request id, cache status…) replace the upstream's.
+    const own: string[] = [];
+    for (let i = 0; i < extraHeaders.length; i += 2) own.push(extraHeaders[i]!.toLowerCase());
+    const headers = filterRawResponseHeaders(msg.rawHeaders, own);
     for (const h of extraHeaders) headers.push(h);
     let finished = false;
     const finish = (complete: boolean) => {

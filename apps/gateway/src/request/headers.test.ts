@@ -46,4 +46,10 @@ describe("hop-by-hop stripping", () => {
       "b=2",
     ]);
   });
+
+  it("drops fields the gateway replaces", () => {
+    expect(
+      filterRawResponseHeaders(["X-Request-Id", "up-1", "Content-Type", "a/b"], ["x-request-id"]),
+    ).toEqual(["Content-Type", "a/b"]);
+  });
 });

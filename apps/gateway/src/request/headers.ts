@@ -42,7 +42,10 @@ export function stripHopByHop(headers: IncomingHttpHeaders): void {
  * Filter a flat raw header list (name, value, name, value…) from an upstream response,
  * dropping hop-by-hop fields and those the Connection header names.
  */
-export function filterRawResponseHeaders(raw: readonly string[]): string[] {
+export function filterRawResponseHeaders(
+  raw: readonly string[],
+  replaced: readonly string[] = [],
+): string[] {
   let named: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") {
@@ -55,6 +58,7 @@ export function filterRawResponseHeaders(raw: readonly string[]): string[] {
     const lower = name.toLowerCase();
     if (isHopByHop(lower)) continue;
     if (named !== undefined && named.includes(lower)) continue;
+    if (replaced.length > 0 && replaced.includes(lower)) continue;
     out.push(name, raw[i + 1]!);
   }
   return out;
