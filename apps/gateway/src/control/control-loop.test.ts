@@ -73,9 +73,11 @@ describe("ControlLoop", () => {
     expect(t.applied).toEqual([3]);
   });
 
-  it("keeps serving when the store throws", () => {
+  it("keeps serving when the store throws, reporting each failing call once", () => {
     const t = setup([], [1]);
+    const errors: string[] = [];
     const loop = new ControlLoop({
+      onError: (where) => errors.push(where),
       store: {
         currentRevision: () => {
           throw new Error("disk I/O error");
@@ -96,6 +98,9 @@ describe("ControlLoop", () => {
       revision: 1,
     });
     expect(loop.poll()).toBe(false);
+    expect(loop.poll()).toBe(false);
     expect(() => loop.expire()).not.toThrow();
+    expect(() => loop.expire()).not.toThrow();
+    expect(errors).toEqual(["currentRevision", "expireOverrides"]);
   });
 });

@@ -45,6 +45,8 @@ export class ControlLoop {
   private expireTimer: NodeJS.Timeout | undefined;
   private seen: number;
   private refused = -1;
+  /** Store calls currently failing: reported once when they start failing, not every poll. */
+  private readonly failing = new Set<string>();
 
   constructor(private readonly o: ControlLoopOptions) {
     this.seen = o.revision;
@@ -61,6 +63,12 @@ export class ControlLoop {
     this.expireTimer.unref();
   }
 
+  private failed(where: string, err: unknown): void {
+    if (this.failing.has(where)) return;
+    this.failing.add(where);
+    this.o.onError?.(where, err);
+  }
+
   stop(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.expireTimer) clearInterval(this.expireTimer);
@@ -70,8 +78,9 @@ export class ControlLoop {
   expire(): void {
     try {
       this.o.store.expireOverrides(this.o.wallNow());
+      this.failing.delete("expireOverrides");
     } catch (e) {
-      this.o.onError?.("expireOverrides", e);
+      this.failed("expireOverrides", e);
     }
   }
 
@@ -80,16 +89,18 @@ export class ControlLoop {
     let rev: number;
     try {
       rev = this.o.store.currentRevision();
+      this.failing.delete("currentRevision");
     } catch (e) {
-      this.o.onError?.("currentRevision", e);
+      this.failed("currentRevision", e);
       return false;
     }
     if (rev === this.seen || rev === this.refused) return false;
     let r;
     try {
       r = this.o.store.effectiveConfig(this.o.wallNow());
+      this.failing.delete("effectiveConfig");
     } catch (e) {
-      this.o.onError?.("effectiveConfig", e);
+      this.failed("effectiveConfig", e);
       return false;
     }
     const at = this.o.wallNow();
