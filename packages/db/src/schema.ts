@@ -171,7 +171,11 @@ export const audit = sqliteTable(
 export const events = sqliteTable(
   "events",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    /**
+     * The rowid, without AUTOINCREMENT: that would update sqlite_sequence on every insert,
+     * and retention deletes the oldest rows, so ids keep rising anyway.
+     */
+    id: integer("id").primaryKey(),
     at: integer("at").notNull(),
     instance: text("instance").notNull(),
     type: text("type").notNull(),
