@@ -142,7 +142,11 @@ export function RunbooksView() {
 function RunDialogBody({ rb, onClose }: { rb: Runbook; onClose: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const preview = useQuery(trpc.runbooks.preview.queryOptions({ id: rb.id }));
+  const live = useQuery(trpc.runbooks.preview.queryOptions({ id: rb.id }));
+  // What the run was confirmed against: kept after the run, when a fresh preview would show
+  // "no change".
+  const [confirmed, setConfirmed] = useState<typeof live.data>(undefined);
+  const preview = { ...live, data: confirmed ?? live.data };
   const [result, setResult] = useState<RunResult | null>(null);
   const run = useMutation(
     trpc.runbooks.run.mutationOptions({
@@ -211,7 +215,10 @@ function RunDialogBody({ rb, onClose }: { rb: Runbook; onClose: () => void }) {
                 : null
           }
           onCancel={onClose}
-          onConfirm={({ reason }) => run.mutate({ id: rb.id, reason })}
+          onConfirm={({ reason }) => {
+            setConfirmed(live.data);
+            run.mutate({ id: rb.id, reason });
+          }}
         />
       )}
     </>
