@@ -57,9 +57,11 @@ test("a failing upstream opens its breaker, with the reason, and an incident", a
   await page.getByLabel("Note").fill("demo provider returned 500 for every call");
   await page.getByRole("button", { name: "Add note" }).click();
   const items = page.getByRole("list", { name: "Incident timeline" }).getByRole("listitem");
-  await expect(items.filter({ hasText: "demo provider returned 500 for every call" })).toHaveCount(
-    1,
-  );
+  await expect(
+    items
+      .and(page.locator('[data-kind="note"]'))
+      .filter({ hasText: "demo provider returned 500 for every call" }),
+  ).toHaveCount(1);
   await page.getByLabel("Resolution summary").fill("provider recovered");
   await page.getByRole("button", { name: "Resolve" }).click();
   await expect(page.locator(".badge").filter({ hasText: "Resolved" })).toBeVisible();
