@@ -261,7 +261,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
         },
         metrics: () => metrics.text(),
         metricsContentType: metrics.registry.contentType,
-        state: () => telemetry.latestSnapshot() ?? snapshot(),
+        state: () => snapshot(),
       },
     );
   } catch (err) {
