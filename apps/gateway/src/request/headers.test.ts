@@ -52,4 +52,16 @@ describe("hop-by-hop stripping", () => {
       filterRawResponseHeaders(["X-Request-Id", "up-1", "Content-Type", "a/b"], ["x-request-id"]),
     ).toEqual(["Content-Type", "a/b"]);
   });
+
+  it("quotes a Forwarded host that is not a token", async () => {
+    const { prepareUpstreamHeaders } = await import("./headers");
+    const req = {
+      headers: { host: "gw.test:8080" } as IncomingHttpHeaders,
+      socket: { remoteAddress: "::1" },
+    } as unknown as Parameters<typeof prepareUpstreamHeaders>[0];
+    prepareUpstreamHeaders(req, "id-1");
+    expect(req.headers.forwarded).toBe('for="[::1]";host="gw.test:8080";proto=http');
+    expect(req.headers["x-forwarded-for"]).toBe("::1");
+    expect(req.headers["x-request-id"]).toBe("id-1");
+  });
 });

@@ -100,6 +100,13 @@ function quoteForwardedFor(ip: string): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** RFC 7239 values that are not tokens (a host with a port, for one) must be quoted. */
+function forwardedValue(v: string): string {
+  return TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, "")}"`;
+}
+
 /**
  * Prepare the request's headers for forwarding, in place (http-proxy copies req.headers):
  * strip hop-by-hop, set the request id, append Forwarded / X-Forwarded-*.
@@ -113,7 +120,7 @@ export function prepareUpstreamHeaders(req: IncomingMessage, requestId: string):
   const ip = req.socket.remoteAddress ?? "unknown";
   const host = h.host ?? "";
   const proto = "http";
-  const fwd = `for=${quoteForwardedFor(ip)};host=${host};proto=${proto}`;
+  const fwd = `for=${quoteForwardedFor(ip)};host=${forwardedValue(host)};proto=${proto}`;
   h.forwarded = h.forwarded ? `${h.forwarded}, ${fwd}` : fwd;
   const xff = h["x-forwarded-for"];
   h["x-forwarded-for"] = xff ? `${Array.isArray(xff) ? xff.join(", ") : xff}, ${ip}` : ip;
