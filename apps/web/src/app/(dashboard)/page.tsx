@@ -1,12 +1,15 @@
 import type { Metadata } from "next";
-import { HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { OverviewView } from "./overview-view";
 
 export const metadata: Metadata = { title: "Overview" };
 
-export default function OverviewPage() {
-  prefetch(trpc.overview.get.queryOptions());
-  prefetch(trpc.incidents.list.queryOptions({ status: "open" }));
+export default async function OverviewPage() {
+  const qc = getQueryClient();
+  await Promise.all([
+    qc.prefetchQuery(trpc.overview.get.queryOptions()),
+    qc.prefetchQuery(trpc.incidents.list.queryOptions({ status: "open" })),
+  ]);
   return (
     <HydrateClient>
       <OverviewView />

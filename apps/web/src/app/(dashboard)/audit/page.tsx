@@ -1,12 +1,15 @@
 import type { Metadata } from "next";
-import { HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { AuditView } from "./audit-view";
 
 export const metadata: Metadata = { title: "Audit log" };
 
-export default function AuditPage() {
-  prefetch(trpc.audit.filters.queryOptions());
-  prefetch(trpc.audit.list.queryOptions({ limit: 25 }));
+export default async function AuditPage() {
+  const qc = getQueryClient();
+  await Promise.all([
+    qc.prefetchQuery(trpc.audit.filters.queryOptions()),
+    qc.prefetchQuery(trpc.audit.list.queryOptions({ limit: 25 })),
+  ]);
   return (
     <HydrateClient>
       <AuditView />

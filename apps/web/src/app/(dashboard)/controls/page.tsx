@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { caller, HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { caller, getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { ControlsView } from "./controls-view";
 
 export const metadata: Metadata = { title: "Controls" };
@@ -17,7 +17,7 @@ export default async function ControlsPage() {
       </>
     );
   }
-  prefetch(trpc.config.get.queryOptions());
+  await getQueryClient().prefetchQuery(trpc.config.get.queryOptions());
   return (
     <HydrateClient>
       <ControlsView />

@@ -1,12 +1,15 @@
 import type { Metadata } from "next";
-import { HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { RunbooksView } from "./runbooks-view";
 
 export const metadata: Metadata = { title: "Runbooks" };
 
-export default function RunbooksPage() {
-  prefetch(trpc.runbooks.list.queryOptions());
-  prefetch(trpc.runbooks.runs.queryOptions());
+export default async function RunbooksPage() {
+  const qc = getQueryClient();
+  await Promise.all([
+    qc.prefetchQuery(trpc.runbooks.list.queryOptions()),
+    qc.prefetchQuery(trpc.runbooks.runs.queryOptions()),
+  ]);
   return (
     <HydrateClient>
       <RunbooksView />

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { caller, HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { caller, getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { UsersView } from "./users-view";
 
 export const metadata: Metadata = { title: "Users" };
@@ -16,7 +16,7 @@ export default async function UsersPage() {
       </>
     );
   }
-  prefetch(trpc.users.list.queryOptions());
+  await getQueryClient().prefetchQuery(trpc.users.list.queryOptions());
   return (
     <HydrateClient>
       <UsersView />

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { IncidentView } from "./incident-view";
 
 export async function generateMetadata({
@@ -14,7 +14,7 @@ export async function generateMetadata({
 export default async function IncidentPage({ params }: { params: Promise<{ id: string }> }) {
   const id = Number((await params).id);
   if (!Number.isInteger(id) || id < 1) notFound();
-  prefetch(trpc.incidents.get.queryOptions({ id }));
+  await getQueryClient().prefetchQuery(trpc.incidents.get.queryOptions({ id }));
   return (
     <HydrateClient>
       <IncidentView id={id} />

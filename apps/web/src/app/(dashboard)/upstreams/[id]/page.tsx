@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { rangeFor, requestTime, windowById } from "~/lib/windows";
-import { HydrateClient, prefetch, trpc } from "~/trpc/server";
+import { getQueryClient, HydrateClient, trpc } from "~/trpc/server";
 import { UpstreamView } from "./upstream-view";
 
 export async function generateMetadata({
@@ -15,8 +15,11 @@ export default async function UpstreamPage({ params }: { params: Promise<{ id: s
   const { id } = await params;
   const now = requestTime();
   const w = windowById("15m");
-  prefetch(trpc.upstreams.get.queryOptions({ id }));
-  prefetch(trpc.upstreams.series.queryOptions({ id, ...rangeFor(w, now) }));
+  const qc = getQueryClient();
+  await Promise.all([
+    qc.prefetchQuery(trpc.upstreams.get.queryOptions({ id })),
+    qc.prefetchQuery(trpc.upstreams.series.queryOptions({ id, ...rangeFor(w, now) })),
+  ]);
   return (
     <HydrateClient>
       <UpstreamView id={id} initialNow={now} />
