@@ -19,7 +19,8 @@ function endpoint(state: InstanceSnapshot, upstream: string, id: string) {
 
 // The primary of a service fails. Requests keep succeeding through the switch (to the other
 // endpoint, or to the fallback upstream), and after recovery the endpoint's weight climbs back
-// gradually (slow start) instead of taking its full share at once.
+// gradually (slow start) instead of taking its full share at once. Requests come from eight
+// consumers so that the routes' per-consumer rate limits stay out of the way.
 test("failover: endpoint and fallback-upstream switches keep requests succeeding", async () => {
   const stack = await startStack();
   try {
@@ -32,7 +33,7 @@ test("failover: endpoint and fallback-upstream switches keep requests succeeding
       maxRequests: 3000,
       maxDurationMs: 8_000,
       ratePerSec: 300,
-      request: (i) => ({ path: `/api/payments/${i}` }),
+      request: (i) => ({ path: `/api/payments/${i}`, headers: { "x-api-key": `shop-${i % 8}` } }),
     });
     await expect
       .poll(async () => (await stack.demo.stats("payments")).requests)
@@ -54,7 +55,10 @@ test("failover: endpoint and fallback-upstream switches keep requests succeeding
       maxRequests: 2000,
       maxDurationMs: 20_000,
       ratePerSec: 50,
-      request: (i) => ({ path: `/api/payments/recovery/${i}` }),
+      request: (i) => ({
+        path: `/api/payments/recovery/${i}`,
+        headers: { "x-api-key": `shop-${i % 8}` },
+      }),
       until: () => fullAt !== undefined,
     });
     await expect
@@ -81,7 +85,10 @@ test("failover: endpoint and fallback-upstream switches keep requests succeeding
       maxRequests: 2000,
       maxDurationMs: 8_000,
       ratePerSec: 250,
-      request: (i) => ({ path: `/api/catalog/products/${i}?unique=${i}` }),
+      request: (i) => ({
+        path: `/api/catalog/products/${i}?unique=${i}`,
+        headers: { "x-api-key": `shop-${i % 8}` },
+      }),
     });
     await expect
       .poll(async () => (await stack.demo.stats("catalog")).requests)

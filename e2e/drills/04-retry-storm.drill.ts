@@ -28,8 +28,10 @@ test("retry storm: the retry budget caps upstream attempts; unsafe POSTs are nev
 
     const samples = await runLoad({
       baseUrl: stack.gatewayUrl,
-      concurrency: 16,
-      maxRequests: 2000,
+      // A storm: enough requests in flight that the budget's 20% share, not its floor of 3
+      // concurrent retries (meant for quiet upstreams), sets the limit.
+      concurrency: 40,
+      maxRequests: 3000,
       maxDurationMs: 15_000,
       request: (i) =>
         i % 4 === 0
