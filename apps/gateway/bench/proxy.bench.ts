@@ -219,11 +219,27 @@ async function main(): Promise<void> {
     const gw = candidates.find((c) => c.name === "gateway")!;
     const direct = await fixedRate(upstream.port, rate, LATENCY_SECONDS);
     const viaGw = await fixedRate(gw.port, rate, LATENCY_SECONDS);
-    const addedP50 = viaGw.p50 - direct.p50;
-    const addedP99 = viaGw.p99 - direct.p99;
+    const halfP50 = viaGw.p50 - direct.p50;
+    const halfP99 = viaGw.p99 - direct.p99;
     console.log(
-      `\nlatency at ${rate} req/s: direct p50 ${direct.p50.toFixed(3)} ms p99 ${direct.p99.toFixed(3)} ms; ` +
+      `\nlatency at ${rate} req/s (Node client, open loop): direct p50 ${direct.p50.toFixed(3)} ms p99 ${direct.p99.toFixed(3)} ms; ` +
         `via gateway p50 ${viaGw.p50.toFixed(3)} ms p99 ${viaGw.p99.toFixed(3)} ms (errors ${viaGw.errors})`,
+    );
+    // The same with wrk on one connection: no client-side queueing, so on a busy machine
+    // this is the steadier figure of what the hop itself adds.
+    const w1direct: number[] = [];
+    const w1gw: number[][] = [[], []];
+    for (let i = 0; i < 3; i++) {
+      const d = wrk(`http://127.0.0.1:${upstream.port}/api/bench`, { connections: 1, seconds: 2 });
+      const g = wrk(`http://127.0.0.1:${gw.port}/api/bench`, { connections: 1, seconds: 2 });
+      w1direct.push(d.p50Ms);
+      w1gw[0]!.push(g.p50Ms - d.p50Ms);
+      w1gw[1]!.push(g.p99Ms - d.p99Ms);
+    }
+    const addedP50 = median(w1gw[0]!);
+    const addedP99 = median(w1gw[1]!);
+    console.log(
+      `added latency, wrk 1 connection (median of 3): p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms (direct p50 ${median(w1direct).toFixed(3)} ms)`,
     );
     const gatewayRss = rssMb(gw.pid);
     console.log(`gateway RSS ${gatewayRss.toFixed(1)} MB`);
@@ -241,6 +257,8 @@ async function main(): Promise<void> {
         ratioVsFastify: round3(median(ratioFastify)),
         addedP50Ms: round3(addedP50),
         addedP99Ms: round3(addedP99),
+        addedP50HalfLoadMs: round3(halfP50),
+        addedP99HalfLoadMs: round3(halfP99),
         gatewayRssMb: Math.round(gatewayRss * 10) / 10,
         gatewayCpuUsPerReq: round3(median(cpu.gateway!)),
         httpProxyCpuUsPerReq: round3(median(cpu.httpProxy!)),
