@@ -6,7 +6,7 @@ describe("slo views", () => {
     expect(budgetView(0.8)).toEqual({ text: "80% left", short: "80%", tone: "ok" });
     expect(budgetView(0.3)).toMatchObject({ text: "30% left", tone: "warn" });
     expect(budgetView(0.1).tone).toBe("bad");
-    expect(budgetView(-0.4)).toEqual({ text: "exhausted (-40%)", short: "spent", tone: "bad" });
+    expect(budgetView(-0.4)).toEqual({ text: "exhausted", short: "spent", tone: "bad" });
     expect(budgetView(null).text).toBe("—");
   });
   it("marks burn at or above the alert threshold", () => {

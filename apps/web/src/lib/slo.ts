@@ -11,8 +11,7 @@ export function budgetView(fraction: number | null | undefined): {
 } {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction))
     return { text: "—", short: "—", tone: "muted" };
-  if (fraction <= 0)
-    return { text: `exhausted (${formatPercent(fraction * 100)})`, short: "spent", tone: "bad" };
+  if (fraction <= 0) return { text: "exhausted", short: "spent", tone: "bad" };
   const short = formatPercent(Math.min(1, fraction) * 100);
   const text = `${short} left`;
   if (fraction < 0.25) return { text, short, tone: "bad" };

@@ -107,10 +107,10 @@ export function OverviewView() {
         </section>
       )}
       {d && (
-        <div className="grid-2">
+        <>
           <RoutesTable routes={d.routes} />
           <InstancesTable instances={d.instances} />
-        </div>
+        </>
       )}
     </>
   );
