@@ -198,6 +198,23 @@ describe("EndpointSet: outlier ejection", () => {
     expect(set.effectiveWeight("a")).toBe(1); // streak restarted at restore
   });
 
+  it("never ejects the last endpoint in service, so its failures reach the breaker", () => {
+    const { set, seen } = setup(upstream({ only: 1 }, outlier({})));
+    for (let i = 0; i < 20; i++) set.record("only", fail);
+    expect(set.pick()?.id).toBe("only");
+    expect(seen.filter((e) => e.type === "outlier.ejected")).toHaveLength(0);
+
+    const cfg = upstream(
+      { a: 1, b: 1 },
+      { ...outlier({}), healthCheck: { enabled: true, fall: 1 } },
+    );
+    const two = setup(cfg);
+    two.set.recordHealthCheck("b", false, "connect ECONNREFUSED");
+    for (let i = 0; i < 20; i++) two.set.record("a", fail);
+    expect(two.set.pick()?.id).toBe("a");
+    expect(two.set.snapshot().find((s) => s.id === "a")?.ejected).toBe(false);
+  });
+
   it("offers no endpoint when every one is out (no panic routing)", () => {
     const cfg = upstream(
       { a: 1, b: 1 },

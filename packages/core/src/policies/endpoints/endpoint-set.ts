@@ -56,7 +56,9 @@ class EndpointState {
  * Choices, following Envoy where it has one:
  * - Ejection follows Envoy's algorithm: the first ejection is always allowed (when
  *   `maxEjectionPercent` > 0); further ones only while the ejected share, counting the new
- *   one, stays ≤ `maxEjectionPercent`. So 2 endpoints at 50% allow one ejection, 3 at 10% also
+ *   one, stays ≤ `maxEjectionPercent`. Unlike Envoy, which ejects a lone host and then routes
+ *   to it anyway in panic mode, an endpoint is never ejected when no other endpoint would stay
+ *   in service: a single-endpoint upstream keeps sending its failures to the breaker. So 2 endpoints at 50% allow one ejection, 3 at 10% also
  *   one. Ejection time is `baseEjectionMs` × the ejection multiplier, capped at
  *   `maxEjectionMs`; the multiplier grows by one per ejection and, as in Envoy ≥ 1.18, drops
  *   by one per `intervalMs` the endpoint stays in service.
@@ -324,12 +326,17 @@ export class EndpointSet {
   private eject(e: EndpointState, now: number, reason: string): void {
     const od = this.config.outlierDetection;
     let ejected = 0;
+    let othersInService = 0;
     for (const x of this.list) {
       this.expire(x, now);
       if (x.ejected) ejected++;
+      else if (x !== e && x.healthy && x.weight > 0) othersInService++;
     }
+    // Ejection moves traffic to the other endpoints; it never takes out the last one in
+    // service. When every endpoint fails, the failures must reach the circuit breaker.
     const allowed =
       od.maxEjectionPercent > 0 &&
+      othersInService > 0 &&
       (ejected === 0 || ((ejected + 1) * 100) / this.list.length <= od.maxEjectionPercent);
     if (!allowed) return;
     const quietIntervals = Math.floor((now - e.lastRestoredAt) / od.intervalMs);
