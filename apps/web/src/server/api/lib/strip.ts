@@ -3,7 +3,7 @@
  * (several gateway instances may report; the latest transition wins at each moment).
  */
 import type { BreakerState } from "@rg/core";
-import { queryEvents, type Store } from "@rg/db";
+import { queryEvents, type StoredEvent, type Store } from "@rg/db";
 
 export interface StripSegment {
   from: number;
@@ -50,10 +50,8 @@ export function breakerStrip(
   const types = ["breaker.transition" as const];
   const before = queryEvents(store, { upstream, types, to: from - 1, limit: 1 })[0];
   const inRange = queryEvents(store, { upstream, types, from, to, limit: MAX_TRANSITIONS });
-  const toState = (e: unknown): BreakerState | undefined =>
-    (e as { type?: string; to?: BreakerState }).type === "breaker.transition"
-      ? (e as { to: BreakerState }).to
-      : undefined;
+  const toState = (e: StoredEvent): BreakerState | undefined =>
+    e.event.type === "breaker.transition" ? e.event.to : undefined;
   const initial = (before && toState(before)) ?? "unknown";
   const transitions = inRange.flatMap((e) => {
     const s = toState(e);
