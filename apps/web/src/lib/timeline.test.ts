@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTimeline } from "./timeline";
+import { buildTimeline, describeChange } from "./timeline";
 
 const breakerOpen = {
   type: "breaker.transition",
@@ -63,5 +63,24 @@ describe("buildTimeline", () => {
     );
     expect(view.rows).toHaveLength(1);
     expect(view.hidden).toEqual({});
+  });
+});
+
+describe("describeChange", () => {
+  it("names only the leaves that moved inside a changed object", () => {
+    const before = { enabled: true, minimumCalls: 10, window: { type: "count", size: 50 } };
+    const after = { enabled: true, minimumCalls: 20, window: { type: "count", size: 100 } };
+    expect(describeChange("upstreams.payments.circuitBreaker", before, after)).toBe(
+      "upstreams.payments.circuitBreaker.minimumCalls: 10 → 20; upstreams.payments.circuitBreaker.window.size: 50 → 100",
+    );
+  });
+
+  it("shows a cleared override as going back to the default and caps long lists", () => {
+    expect(describeChange("routes.a.mode", "read_only", undefined)).toBe(
+      "routes.a.mode: read_only → (default)",
+    );
+    const many = Object.fromEntries(["a", "b", "c", "d", "e"].map((k) => [k, 1]));
+    const moved = Object.fromEntries(["a", "b", "c", "d", "e"].map((k) => [k, 2]));
+    expect(describeChange("x", many, moved)).toBe("x.a: 1 → 2; x.b: 1 → 2; x.c: 1 → 2; +2 more");
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Tone } from "./breaker";
 import { describeEvent } from "./events";
+import { diffValues, joinPath } from "./diff";
 import { formatValue } from "./format";
 
 /** Event types emitted per request: shown as counts unless asked for. */
@@ -81,7 +82,7 @@ export function buildTimeline(items: readonly TimelineInput[], showAll = false):
         icon: refused ? "⊗" : "✎",
         tone: refused ? "warn" : "info",
         kind: "operator",
-        text: `${a.action} ${a.target}: ${formatValue(a.before)} → ${formatValue(a.after)}${refused ? " (refused)" : ""} — “${a.reason}”`,
+        text: `${a.action} ${describeChange(a.target, a.before, a.after)}${refused ? " (refused)" : ""} — “${a.reason}”`,
         by: a.actor,
       });
     } else if (it.kind === "note") {
@@ -97,4 +98,20 @@ export function buildTimeline(items: readonly TimelineInput[], showAll = false):
     }
   }
   return { rows, hidden };
+}
+
+const MAX_CHANGES_SHOWN = 3;
+
+/**
+ * An operator action in one line: only the leaves that moved (`path: before → after`), so a
+ * change to one threshold inside a whole policy object reads as that one threshold.
+ */
+export function describeChange(target: string, before: unknown, after: unknown): string {
+  const changes = diffValues(before, after);
+  if (changes.length === 0) return `${target}: ${formatValue(after)}`;
+  const shown = changes
+    .slice(0, MAX_CHANGES_SHOWN)
+    .map((c) => `${joinPath(target, c.path)}: ${formatValue(c.before)} → ${formatValue(c.after)}`);
+  const more = changes.length - shown.length;
+  return shown.join("; ") + (more > 0 ? `; +${more} more` : "");
 }
