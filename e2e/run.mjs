@@ -27,14 +27,10 @@ if (drillsAlone || !existsSync(join(root, "apps", "web", ".next", "BUILD_ID"))) 
 
 const figuresDir = mkdtempSync(join(tmpdir(), "rg-drills-"));
 const code = await new Promise((resolve) => {
-  const child = spawn(
-    "npx",
-    ["playwright", "test", "--pass-with-no-tests", ...process.argv.slice(2)],
-    {
-      stdio: "inherit",
-      env: { ...process.env, DRILL_FIGURES_DIR: figuresDir },
-    },
-  );
+  const child = spawn("npx", ["playwright", "test", ...process.argv.slice(2)], {
+    stdio: "inherit",
+    env: { ...process.env, DRILL_FIGURES_DIR: figuresDir },
+  });
   child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });
 
