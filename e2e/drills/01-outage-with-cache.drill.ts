@@ -46,13 +46,26 @@ test("outage with cache: stale responses keep reads up; breaker opens and recove
         else await new Promise((r) => setTimeout(r, 10));
       }
     })();
+    // Keep reading until the outage has really been met: at least 2000 requests, the breaker
+    // open, and 200 more requests answered while it is open. (On a fast machine 2000 requests
+    // can all fall inside the cache's freshness second and never touch the dead service.)
     const outageStart = Date.now();
+    let sent = 0;
+    let sentAtOpen: number | undefined;
     const outage = await runLoad({
       baseUrl: stack.gatewayUrl,
       concurrency: 8,
-      maxRequests: 2000,
+      maxRequests: 20_000,
       maxDurationMs: 15_000,
-      request: get,
+      request: (i) => {
+        sent = i + 1;
+        return get(i);
+      },
+      until: () => {
+        if (openedAt === undefined) return false;
+        sentAtOpen ??= sent;
+        return sent >= 2000 && sent - sentAtOpen >= 200;
+      },
     });
     await watch;
 
