@@ -1,21 +1,20 @@
 /** The process entry point: config errors, readiness, and a clean drain on SIGTERM. */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closedPort, request, startUpstream, until } from "./harness";
 
-const require = createRequire(import.meta.url);
-const tsx = join(dirname(require.resolve("tsx/package.json")), "dist", "cli.mjs");
 const main = join(import.meta.dirname, "..", "src", "main.ts");
 const dir = mkdtempSync(join(tmpdir(), "rg-gw-main-"));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const proc = spawn(process.execPath, [tsx, main, ...args], {
+  // One process (tsx as a loader, not its CLI, which forks a child): a SIGKILL on a failure
+  // path then leaves no orphaned gateway behind.
+  const proc = spawn(process.execPath, ["--import", "tsx", main, ...args], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
