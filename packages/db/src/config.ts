@@ -196,70 +196,18 @@ function checkCommon(path: string, reason: string): ConfigIssue[] {
  */
 export function setOverride(store: Store, input: SetOverrideInput): ChangeResult {
   const now = input.now ?? Date.now();
-  const action = input.action ?? "override.set";
   const pre = checkCommon(input.path, input.reason);
   if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
     pre.push({ path: "ttlMs", message: "must be a positive number of ms" });
   if (pre.length > 0) return { ok: false, issues: pre };
-  return writeTx(store, () => {
-    const boot = latestBootstrap(store);
-    if (!boot) return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
-    const live = liveOverrides(store, now);
-    const current = applyOverrides(boot.input, asOverrides(live));
-    const before = current.ok ? getAtPath(current.config, input.path) : undefined;
-    const others = live.filter((o) => o.path !== input.path);
-    const next = applyOverrides(boot.input, [
-      ...asOverrides(others),
-      { path: input.path, value: input.value },
-    ]);
-    if (!next.ok) {
-      appendAudit(store, {
-        actor: input.actor,
-        role: input.role,
-        action,
-        target: input.path,
-        before,
-        after: input.value,
-        reason: input.reason,
-        requestId: input.requestId,
-        outcome: "refused",
-        at: now,
-      });
-      return { ok: false, issues: next.issues };
-    }
-    const after = getAtPath(next.config, input.path);
-    const revision = bumpRevision(store, now);
-    store.db
-      .update(overrides)
-      .set({ endedAt: now, endedBy: input.actor, endReason: "superseded" })
-      .where(and(eq(overrides.path, input.path), isNull(overrides.endedAt)))
-      .run();
-    store.db
-      .insert(overrides)
-      .values({
-        path: input.path,
-        valueJson: toJson(input.value),
-        actor: input.actor,
-        role: input.role,
-        reason: input.reason,
-        requestId: input.requestId ?? null,
-        revision,
-        createdAt: now,
-        expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
-      })
-      .run();
-    appendAudit(store, {
-      actor: input.actor,
-      role: input.role,
-      action,
-      target: input.path,
-      before,
-      after,
-      reason: input.reason,
-      requestId: input.requestId,
-      at: now,
-    });
-    return { ok: true, revision, before, after };
+  return changeOverride(store, {
+    ...input,
+    action: input.action ?? "override.set",
+    now,
+    set: {
+      value: input.value,
+      expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
+    },
   });
 }
 
@@ -275,54 +223,89 @@ export interface ClearOverrideInput {
 
 /** End the live override at `path` (same rules as {@link setOverride}). */
 export function clearOverride(store: Store, input: ClearOverrideInput): ChangeResult {
-  const now = input.now ?? Date.now();
-  const action = input.action ?? "override.cleared";
   const pre = checkCommon(input.path, input.reason);
   if (pre.length > 0) return { ok: false, issues: pre };
+  return changeOverride(store, {
+    ...input,
+    action: input.action ?? "override.cleared",
+    now: input.now ?? Date.now(),
+  });
+}
+
+interface OverrideChange {
+  path: string;
+  actor: string;
+  role: string;
+  reason: string;
+  requestId?: string;
+  action: string;
+  now: number;
+  /** A new value for `path`; without it, the live override at `path` is cleared. */
+  set?: { value: unknown; expiresAt: number | null };
+}
+
+/**
+ * The one write path for overrides, in one IMMEDIATE transaction: validate the effective
+ * config as it would be after the change; refused → an audit row and nothing else; applied →
+ * raise the revision, end the live override at the path, insert the new one (when setting)
+ * and append the audit row.
+ */
+function changeOverride(store: Store, c: OverrideChange): ChangeResult {
   return writeTx(store, () => {
     const boot = latestBootstrap(store);
     if (!boot) return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
-    const live = liveOverrides(store, now);
-    if (!live.some((o) => o.path === input.path))
-      return {
-        ok: false,
-        issues: [{ path: input.path, message: "no live override at this path" }],
-      };
+    const live = liveOverrides(store, c.now);
+    if (!c.set && !live.some((o) => o.path === c.path))
+      return { ok: false, issues: [{ path: c.path, message: "no live override at this path" }] };
     const current = applyOverrides(boot.input, asOverrides(live));
-    const before = current.ok ? getAtPath(current.config, input.path) : undefined;
-    const next = applyOverrides(boot.input, asOverrides(live.filter((o) => o.path !== input.path)));
+    const before = current.ok ? getAtPath(current.config, c.path) : undefined;
+    const kept = asOverrides(live.filter((o) => o.path !== c.path));
+    const next = applyOverrides(
+      boot.input,
+      c.set ? [...kept, { path: c.path, value: c.set.value }] : kept,
+    );
+    const audit = {
+      actor: c.actor,
+      role: c.role,
+      action: c.action,
+      target: c.path,
+      before,
+      reason: c.reason,
+      requestId: c.requestId,
+      at: c.now,
+    };
     if (!next.ok) {
       appendAudit(store, {
-        actor: input.actor,
-        role: input.role,
-        action,
-        target: input.path,
-        before,
-        reason: input.reason,
-        requestId: input.requestId,
+        ...audit,
+        ...(c.set ? { after: c.set.value } : {}),
         outcome: "refused",
-        at: now,
       });
       return { ok: false, issues: next.issues };
     }
-    const after = getAtPath(next.config, input.path);
-    const revision = bumpRevision(store, now);
+    const after = getAtPath(next.config, c.path);
+    const revision = bumpRevision(store, c.now);
     store.db
       .update(overrides)
-      .set({ endedAt: now, endedBy: input.actor, endReason: "cleared" })
-      .where(and(eq(overrides.path, input.path), isNull(overrides.endedAt)))
+      .set({ endedAt: c.now, endedBy: c.actor, endReason: c.set ? "superseded" : "cleared" })
+      .where(and(eq(overrides.path, c.path), isNull(overrides.endedAt)))
       .run();
-    appendAudit(store, {
-      actor: input.actor,
-      role: input.role,
-      action,
-      target: input.path,
-      before,
-      after,
-      reason: input.reason,
-      requestId: input.requestId,
-      at: now,
-    });
+    if (c.set) {
+      store.db
+        .insert(overrides)
+        .values({
+          path: c.path,
+          valueJson: toJson(c.set.value),
+          actor: c.actor,
+          role: c.role,
+          reason: c.reason,
+          requestId: c.requestId ?? null,
+          revision,
+          createdAt: c.now,
+          expiresAt: c.set.expiresAt,
+        })
+        .run();
+    }
+    appendAudit(store, { ...audit, after });
     return { ok: true, revision, before, after };
   });
 }
