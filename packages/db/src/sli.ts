@@ -167,10 +167,12 @@ function deleteBefore(
   before: number,
   batch: number,
   maxBatches: number,
+  /** The row's key: `rowid`, or the primary key's columns for a WITHOUT ROWID table. */
+  key = "rowid",
 ): number {
   const stmt = prepared(
     store,
-    `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`,
+    `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${column} < ? LIMIT ?)`,
   );
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
@@ -203,6 +205,7 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
       now - (opts.secondsKeepMs ?? 6 * 3_600_000),
       batch,
       maxBatches,
+      "start, route, upstream",
     ),
     sliMinutes: deleteBefore(store, "sli_minutes", "start", now - minutesKeepMs, batch, maxBatches),
     sliHours: deleteBefore(
