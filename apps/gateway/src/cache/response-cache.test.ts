@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ResponseCache } from "./response-cache";
+import CachePolicy from "http-cache-semantics";
+import { forbidsSharedStore, ResponseCache } from "./response-cache";
 
 const req = { method: "GET", url: "/x", headers: { host: "h" } };
 
@@ -10,7 +11,7 @@ function fill(
   body: string,
   cap = 1024,
 ) {
-  const c = cache.begin(key, req, 200, headers, Object.entries(headers).flat(), cap);
+  const c = cache.begin(key, req, 200, headers, () => Object.entries(headers).flat(), cap);
   if (!c) return false;
   c.push(Buffer.from(body));
   c.end(true);
@@ -34,7 +35,7 @@ describe("ResponseCache", () => {
     const cache = new ResponseCache(1 << 20);
     expect(fill(cache, "a", { "cache-control": "no-store" }, "x")).toBe(false);
     expect(fill(cache, "b", { "cache-control": "private, max-age=60" }, "x")).toBe(false);
-    const c = cache.begin("c", req, 200, { "cache-control": "max-age=60" }, [], 4);
+    const c = cache.begin("c", req, 200, { "cache-control": "max-age=60" }, () => [], 4);
     c!.push(Buffer.from("12345"));
     c!.end(true);
     expect(cache.lookup("c", req, 0)).toEqual({});
@@ -42,7 +43,7 @@ describe("ResponseCache", () => {
 
   it("does not store an incomplete body", () => {
     const cache = new ResponseCache(1 << 20);
-    const c = cache.begin("k", req, 200, { "cache-control": "max-age=60" }, [], 100);
+    const c = cache.begin("k", req, 200, { "cache-control": "max-age=60" }, () => [], 100);
     c!.push(Buffer.from("half"));
     c!.end(false);
     expect(cache.lookup("k", req, 0)).toEqual({});
@@ -65,7 +66,7 @@ describe("ResponseCache", () => {
       r1,
       200,
       { "cache-control": "max-age=60", vary: "accept-language" },
-      [],
+      () => [],
       100,
     );
     c!.push(Buffer.from("en"));
@@ -74,5 +75,34 @@ describe("ResponseCache", () => {
     expect(
       cache.lookup("v", { ...r1, headers: { host: "h", "accept-language": "de" } }, 60_000),
     ).toEqual({});
+  });
+});
+
+describe("forbidsSharedStore", () => {
+  const storable = (cc: string | undefined) =>
+    new CachePolicy(
+      req,
+      { status: 200, headers: cc === undefined ? {} : { "cache-control": cc } },
+      { shared: true },
+    ).storable();
+
+  it("refuses what http-cache-semantics refuses for no-store and private", () => {
+    for (const cc of ["no-store", "private", "max-age=60, no-store", ' private="set-cookie" ']) {
+      expect(forbidsSharedStore(cc), cc).toBe(true);
+      expect(storable(cc), cc).toBe(false);
+    }
+    for (const cc of [
+      undefined,
+      "max-age=60",
+      "public, max-age=60",
+      "x-no-store-hint, max-age=9",
+    ]) {
+      expect(forbidsSharedStore(cc), String(cc)).toBe(false);
+    }
+  });
+
+  it("reads directive names case-insensitively (RFC 9111 §5.2)", () => {
+    expect(forbidsSharedStore("Private, max-age=60")).toBe(true);
+    expect(forbidsSharedStore("max-age=60, NO-STORE")).toBe(true);
   });
 });

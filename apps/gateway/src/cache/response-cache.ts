@@ -100,21 +100,24 @@ export class ResponseCache {
     req: CacheRequest,
     status: number,
     headers: IncomingHttpHeaders,
-    rawHeaders: string[],
+    rawHeaders: () => string[],
     maxEntryBytes: number,
   ): CacheCollector | undefined {
     if (req.method !== "GET" || !CACHEABLE_STATUS.has(status)) return undefined;
+    // Most API answers say no-store or private: refuse them before building a policy.
+    if (forbidsSharedStore(headers["cache-control"])) return undefined;
     const policy = new CachePolicy(req, { status, headers }, { shared: true });
     if (!policy.storable()) return undefined;
     const cl = Number(headers["content-length"]);
     if (Number.isFinite(cl) && cl > maxEntryBytes) return undefined;
     const vary = headers.vary;
     if (vary === "*") return undefined;
+    const storedHeaders = rawHeaders();
     return new CacheCollector(maxEntryBytes, (body) => {
       this.lru.set(key, {
         policy,
         status,
-        rawHeaders,
+        rawHeaders: storedHeaders,
         body,
         varyKey: varyKeyOf(vary, req.headers),
       });
@@ -162,4 +165,19 @@ export function entryHeaders(e: CacheEntry, extra: readonly string[]): string[] 
   out.push("age", String(Math.floor(e.policy.age())));
   for (const h of extra) out.push(h);
   return out;
+}
+
+/**
+ * True when a response's Cache-Control carries `no-store` or `private`, either of which keeps
+ * it out of a shared cache (RFC 9111 §3, §5.2.2.5, §5.2.2.7). A cheap subset of
+ * `CachePolicy.storable()`, checked first because it is the common answer.
+ */
+export function forbidsSharedStore(cacheControl: string | undefined): boolean {
+  if (cacheControl === undefined) return false;
+  for (const part of cacheControl.split(",")) {
+    const eq = part.indexOf("=");
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name === "no-store" || name === "private") return true;
+  }
+  return false;
 }

@@ -285,7 +285,7 @@ export class RequestHandler {
             { method, url: match.upstreamPath, headers: req.headers },
             resp.status,
             resp.headers,
-            resp.storableRawHeaders(),
+            () => resp.storableRawHeaders(),
             rc.cache!.maxEntryBytes,
           );
         }
