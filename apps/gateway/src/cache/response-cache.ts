@@ -169,8 +169,9 @@ export function entryHeaders(e: CacheEntry, extra: readonly string[]): string[] 
 
 /**
  * True when a response's Cache-Control carries `no-store` or `private`, either of which keeps
- * it out of a shared cache (RFC 9111 §3, §5.2.2.5, §5.2.2.7). A cheap subset of
- * `CachePolicy.storable()`, checked first because it is the common answer.
+ * it out of a shared cache (RFC 9111 §3, §5.2.2.5, §5.2.2.7). Checked before building a
+ * `CachePolicy` because it is the common answer. Directive names are read case-insensitively,
+ * as the RFC says; http-cache-semantics reads them as written, so `Private` is refused here.
  */
 export function forbidsSharedStore(cacheControl: string | undefined): boolean {
   if (cacheControl === undefined) return false;
