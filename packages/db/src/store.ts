@@ -76,9 +76,12 @@ const MIGRATIONS_TABLE = "__drizzle_migrations";
  * table, hash and folder timestamp), but read-and-apply happens inside one IMMEDIATE
  * transaction: drizzle's migrator reads what is applied before taking the write lock, so two
  * processes opening a fresh file at once would both try to create every table.
+ * `migrations` defaults to every file in the folder (tests pass a prefix to build older stores).
  */
-function applyMigrations(sqlite: Database.Database): void {
-  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+export function applyMigrations(
+  sqlite: Database.Database,
+  migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }),
+): void {
   const latest = migrations[migrations.length - 1]?.folderMillis ?? 0;
   const lastApplied = (): number | undefined => {
     const v = sqlite

@@ -6,6 +6,7 @@ import { readMigrationFiles } from "drizzle-orm/migrator";
 import { LATENCY_CELLS } from "@rg/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { MIGRATIONS_FOLDER, openStore, readSliSeries, writeSliBuckets } from "../src/index";
+import { applyMigrations } from "../src/store";
 import { registerFunctions } from "../src/sql-functions";
 import { bucket } from "./helpers";
 
@@ -81,18 +82,10 @@ describe("write-path layout", () => {
     const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
     const before = migrations.findIndex((m) => m.sql.join("").includes("WITHOUT ROWID"));
     expect(before).toBeGreaterThan(0);
-    // Build the file as the previous release left it, bookkept the way openStore does.
+    // Build the file as the previous release left it, through the store's own migrator.
     const old = new Database(path);
     registerFunctions(old);
-    old.exec(
-      'CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)',
-    );
-    for (const m of migrations.slice(0, before)) {
-      for (const stmt of m.sql) if (stmt.trim() !== "") old.exec(stmt);
-      old
-        .prepare('INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (?, ?)')
-        .run(m.hash, m.folderMillis);
-    }
+    applyMigrations(old, migrations.slice(0, before));
     expect(tableSql(old, "sli_seconds")).not.toMatch(/WITHOUT ROWID/);
     old
       .prepare(
