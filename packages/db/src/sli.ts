@@ -3,9 +3,8 @@
  * series and per-key summaries. Histograms are added inside SQLite (see sql-functions.ts).
  */
 import { LATENCY_CELLS, percentileFromCells, type SliBucket } from "@rg/core";
-import type Database from "better-sqlite3";
 import { parseCells } from "./sql-functions";
-import { writeTx, type Store } from "./store";
+import { prepared, writeTx, type Store } from "./store";
 
 const COUNT_COLUMNS = [
   "success",
@@ -49,14 +48,7 @@ export function bucketParams(b: SliBucket): unknown[] {
   ];
 }
 
-const stmtCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-export function prepared(store: Store, sqlText: string): Database.Statement {
-  let m = stmtCache.get(store.sqlite);
-  if (!m) stmtCache.set(store.sqlite, (m = new Map()));
-  let s = m.get(sqlText);
-  if (!s) m.set(sqlText, (s = store.sqlite.prepare(sqlText)));
-  return s;
-}
+export { prepared };
 
 /** Upsert-add second buckets: a second that arrives twice is summed, not replaced. */
 export function writeSliBuckets(store: Store, buckets: readonly SliBucket[]): number {

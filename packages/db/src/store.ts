@@ -119,6 +119,17 @@ export function writeTx<T>(store: Store, fn: () => T): T {
   return store.sqlite.transaction(fn).immediate();
 }
 
+const stmtCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** A statement prepared once per connection and cached by its text. */
+export function prepared(store: Store, sqlText: string): Database.Statement {
+  let m = stmtCache.get(store.sqlite);
+  if (!m) stmtCache.set(store.sqlite, (m = new Map()));
+  let s = m.get(sqlText);
+  if (!s) m.set(sqlText, (s = store.sqlite.prepare(sqlText)));
+  return s;
+}
+
 /** `PRAGMA data_version`: changes when another connection committed a write. */
 export function dataVersion(store: Store): number {
   return store.sqlite.pragma("data_version", { simple: true }) as number;
