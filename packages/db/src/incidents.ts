@@ -4,13 +4,12 @@
  * event, operator action and note as one timeline, and close after a quiet period.
  */
 import type { ResilienceEvent } from "@rg/core";
-import { and, asc, desc, eq, gte, inArray, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lte, ne, or, sql } from "drizzle-orm";
 import { appendAudit, toEntry, type AuditEntry } from "./audit";
 import { readModes } from "./config";
-import { EVENT_INSERT_SQL, insertEvent, toStoredEvent, type StoredEvent } from "./events";
+import { insertEvents, readEvents, type StoredEvent } from "./events";
 import { readCircuitStates } from "./live";
-import { audit, events, incidentNotes, incidents } from "./schema";
-import { prepared } from "./sli";
+import { audit, incidentNotes, incidents } from "./schema";
 import { writeTx, type Store } from "./store";
 
 export type IncidentScopeKind = "upstream" | "route" | "gateway";
@@ -105,6 +104,7 @@ export function updateIncidentsFromEvents(
   now = Date.now(),
 ): number[] {
   const opened: number[] = [];
+  const openedEvents: ResilienceEvent[] = [];
   let anyOpen: boolean | undefined;
   const activity = new Map<string, number>();
   for (const e of list) {
@@ -132,7 +132,7 @@ export function updateIncidentsFromEvents(
           .get();
         opened.push(row.id);
         anyOpen = true;
-        insertEvent(prepared(store, EVENT_INSERT_SQL), STORE_INSTANCE, {
+        openedEvents.push({
           type: "incident.opened",
           at,
           incidentId: row.id,
@@ -159,6 +159,7 @@ export function updateIncidentsFromEvents(
       .where(and(eq(incidents.scopeKind, kind), eq(incidents.scopeId, id), unresolved))
       .run();
   }
+  insertEvents(store, STORE_INSTANCE, openedEvents);
   return opened;
 }
 
@@ -183,6 +184,7 @@ export function closeQuietIncidents(
   const breakers = readCircuitStates(store, now);
   const modes = readModes(store, now);
   const closed: number[] = [];
+  const closedEvents: ResilienceEvent[] = [];
   writeTx(store, () => {
     for (const inc of candidates) {
       if (inc.scopeKind === "upstream") {
@@ -207,7 +209,7 @@ export function closeQuietIncidents(
         .run();
       if (r.changes === 0) continue;
       closed.push(inc.id);
-      insertEvent(prepared(store, EVENT_INSERT_SQL), STORE_INSTANCE, {
+      closedEvents.push({
         type: "incident.closed",
         at: now,
         incidentId: inc.id,
@@ -215,6 +217,7 @@ export function closeQuietIncidents(
         ...(inc.scopeKind === "route" ? { route: inc.scopeId } : {}),
       });
     }
+    insertEvents(store, STORE_INSTANCE, closedEvents);
   });
   return closed;
 }
@@ -279,29 +282,22 @@ export function incidentTimeline(
   const from = inc.openedAt - 60_000;
   const to = inc.resolvedAt ?? opts.now ?? Date.now();
   const limit = opts.limit ?? 5000;
-  let scope: SQL;
-  if (inc.scopeKind === "upstream") scope = eq(events.upstream, inc.scopeId);
-  else if (inc.scopeKind === "route") scope = eq(events.route, inc.scopeId);
-  else scope = inArray(events.type, GATEWAY_EVENT_TYPES);
-  const evs = store.db
-    .select()
-    .from(events)
-    .where(
-      and(
-        gte(events.at, from),
-        lte(events.at, to),
-        or(
-          scope,
-          and(
-            inArray(events.type, ["incident.opened", "incident.closed"]),
-            sql`json_extract(${events.payload}, '$.incidentId') = ${id}`,
-          ),
-        ),
-      ),
-    )
-    .orderBy(asc(events.at), asc(events.id))
-    .limit(limit)
-    .all();
+  // The scope's events and the incident's own opened/closed events, each read through the
+  // index matching it, then merged (an incident event of the scope comes back from both).
+  const window = { from, to };
+  const reads =
+    inc.scopeKind === "upstream"
+      ? [readEvents(store, { ...window, upstream: inc.scopeId }, "asc", limit)]
+      : inc.scopeKind === "route"
+        ? [readEvents(store, { ...window, route: inc.scopeId }, "asc", limit)]
+        : GATEWAY_EVENT_TYPES.map((type) => readEvents(store, { ...window, type }, "asc", limit));
+  const ofIncident = (_at: number, _id: number, payload: object) =>
+    (payload as { incidentId?: unknown }).incidentId === id;
+  for (const type of ["incident.opened", "incident.closed"])
+    reads.push(readEvents(store, { ...window, type }, "asc", limit, ofIncident));
+  const evs = [...new Map(reads.flat().map((e) => [e.id, e])).values()]
+    .sort((a, b) => a.at - b.at || a.id - b.id)
+    .slice(0, limit);
   const audits = store.db
     .select()
     .from(audit)
@@ -310,7 +306,7 @@ export function incidentTimeline(
     .limit(limit)
     .all();
   const items: TimelineItem[] = [
-    ...evs.map((r) => ({ at: r.at, kind: "event" as const, id: r.id, event: toStoredEvent(r) })),
+    ...evs.map((e) => ({ at: e.at, kind: "event" as const, id: e.id, event: e })),
     ...audits.map((r) => ({ at: r.at, kind: "audit" as const, id: r.id, audit: toEntry(r) })),
     ...inc.notes.map((n) => ({
       at: n.at,

@@ -28,7 +28,7 @@ export type {
 } from "./config";
 export { appendAudit, queryAudit } from "./audit";
 export type { AuditInput, AuditEntry, AuditQuery, AuditPage, AuditOutcome } from "./audit";
-export { appendEvents, queryEvents } from "./events";
+export { appendEvents, queryEvents, EVENT_CHUNK_MAX_EVENTS, EVENT_CHUNK_SPAN_MS } from "./events";
 export type { StoredEvent, EventQuery } from "./events";
 export { createEventWriter, classifyStoreError } from "./writer";
 export type {

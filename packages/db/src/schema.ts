@@ -168,27 +168,45 @@ export const audit = sqliteTable(
 // Events and SLI buckets.
 // ---------------------------------------------------------------------------------------------
 
-export const events = sqliteTable(
-  "events",
+/**
+ * Events, stored in chunks: one row holds the events of one flush that share instance, type,
+ * route and upstream, as a JSON array of `[at, payload]` sorted by `at` (the payload being the
+ * event's own fields; type, at, route and upstream live in the columns). Inserting a row and its
+ * index entries costs about as much as inserting one event did, so a chunk of hundreds of
+ * events costs little more than their serialisation, and the indexes, being per chunk, can
+ * cover every read. A chunk spans at most EVENT_CHUNK_SPAN_MS and EVENT_CHUNK_MAX_EVENTS events
+ * (see events.ts), so a bound on `at` becomes a range on `last_at`, the last column of every
+ * index.
+ */
+export const eventChunks = sqliteTable(
+  "event_chunks",
   {
     /**
      * The rowid, without AUTOINCREMENT: that would update sqlite_sequence on every insert,
-     * and retention deletes the oldest rows, so ids keep rising anyway.
+     * and retention deletes the oldest rows, so ids keep rising anyway. An event's id is
+     * `id * EVENT_CHUNK_MAX_EVENTS + its index in the chunk`.
      */
     id: integer("id").primaryKey(),
-    at: integer("at").notNull(),
     instance: text("instance").notNull(),
     type: text("type").notNull(),
     route: text("route"),
     upstream: text("upstream"),
-    payload: text("payload").notNull(),
+    firstAt: integer("first_at").notNull(),
+    lastAt: integer("last_at").notNull(),
+    count: integer("count").notNull(),
+    /** JSON: `[[at, payload], ...]`, sorted by at (stable: equal times keep insertion order). */
+    events: text("events").notNull(),
   },
-  // No index on type: every insert pays for each index, and every type-filtered read (breaker
-  // strip, incident timeline) is also bounded by upstream, route or a time window.
+  // Each read filters on at most route or upstream and one type (several types are read one
+  // type at a time), so one of these always matches its equalities and yields chunks in
+  // `last_at` order without a sort. Retention deletes by `last_at`.
   (t) => [
-    index("events_at_idx").on(t.at),
-    index("events_upstream_at_idx").on(t.upstream, t.at),
-    index("events_route_at_idx").on(t.route, t.at),
+    index("event_chunks_last_at_idx").on(t.lastAt),
+    index("event_chunks_type_idx").on(t.type, t.lastAt),
+    index("event_chunks_upstream_idx").on(t.upstream, t.lastAt),
+    index("event_chunks_upstream_type_idx").on(t.upstream, t.type, t.lastAt),
+    index("event_chunks_route_idx").on(t.route, t.lastAt),
+    index("event_chunks_route_type_idx").on(t.route, t.type, t.lastAt),
   ],
 );
 

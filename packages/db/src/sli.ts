@@ -4,6 +4,7 @@
  */
 import { LATENCY_CELLS, percentileFromCells, type SliBucket } from "@rg/core";
 import { parseCells } from "./sql-functions";
+import { deleteEventsBefore } from "./events";
 import { prepared, writeTx, type Store } from "./store";
 
 const COUNT_COLUMNS = [
@@ -182,10 +183,8 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
   const maxBatches = Math.max(1, opts.maxBatches ?? Number.POSITIVE_INFINITY);
   const minutesKeepMs = opts.minutesKeepMs ?? 30 * 86_400_000;
   const result = {
-    events: deleteBefore(
+    events: deleteEventsBefore(
       store,
-      "events",
-      "at",
       now - (opts.eventsKeepMs ?? 30 * 86_400_000),
       batch,
       maxBatches,

@@ -1,13 +1,14 @@
 /**
  * The gateway's path into the store. Enqueueing is O(1) and does no I/O; a timer flushes the
- * queues every ~100 ms in one IMMEDIATE transaction of prepared statements. When SQLite is
+ * queues every ~100 ms in one IMMEDIATE transaction of prepared statements (events go in as
+ * chunks, one row per instance/type/route/upstream of the batch). When SQLite is
  * slow, locked, full or broken the batch is dropped and counted by reason, and flushing backs
  * off until the store recovers: the queues never grow past their capacity and nothing throws
  * into the caller.
  */
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
-import { EVENT_INSERT_SQL, insertEvent } from "./events";
+import { insertEvents } from "./events";
 import { runMaintenance } from "./maintenance";
 import { updateIncidentsFromEvents } from "./incidents";
 import { SNAPSHOT_UPSERT_SQL } from "./live";
@@ -148,11 +149,10 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     const t0 = performance.now();
     try {
       sqlite.pragma(`busy_timeout = ${flushBusy}`);
-      const insE = prepared(store, EVENT_INSERT_SQL);
       const insS = prepared(store, SLI_UPSERT_SQL);
       sqlite
         .transaction(() => {
-          for (let i = 0; i < batch.length; i++) insertEvent(insE, opts.instanceId, batch[i]!);
+          insertEvents(store, opts.instanceId, batch);
           for (let i = 0; i < buckets.length; i++) insS.run(...bucketParams(buckets[i]!));
           if (snap)
             prepared(store, SNAPSHOT_UPSERT_SQL).run(

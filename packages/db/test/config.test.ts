@@ -38,7 +38,7 @@ describe("opening", () => {
       "audit_no_update",
       "config_bootstrap",
       "control_state",
-      "events",
+      "event_chunks",
       "incidents",
       "incident_notes",
       "instances",

@@ -74,4 +74,8 @@ export function bucket(
   };
 }
 
+/** Events stored, whatever their chunking. */
+export const eventCount = (store: Store) =>
+  store.sqlite.prepare("SELECT coalesce(sum(count), 0) FROM event_chunks").pluck().get() as number;
+
 export const FIXTURES = join(import.meta.dirname, "fixtures");

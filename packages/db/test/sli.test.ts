@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   appendEvents,
+  EVENT_CHUNK_SPAN_MS,
+  queryEvents,
   readSliSeries,
   readSliSummary,
   rollupMinutes,
@@ -8,7 +10,7 @@ import {
   writeSliBuckets,
 } from "../src/index";
 import { seedMinuteRollups } from "./seed";
-import { bucket, tempStore, type TempStore } from "./helpers";
+import { bucket, eventCount, tempStore, type TempStore } from "./helpers";
 
 let t: TempStore;
 beforeEach(() => {
@@ -126,21 +128,42 @@ describe("retention", () => {
       bucket(now - 7 * 3_600_000, "r", "u", { success: 1 }),
       bucket(now - 1000, "r", "u", { success: 1 }),
     ]);
+    // The old events lie further apart than a chunk may span: one chunk each, so batches
+    // (which count chunks) delete one event per row.
     appendEvents(
       t.store,
       "gw",
       Array.from({ length: 25 }, (_, i) => ({
         type: "config.applied" as const,
-        at: i < 20 ? now - 31 * 86_400_000 : now,
+        at: i < 20 ? now - 31 * 86_400_000 + i * (EVENT_CHUNK_SPAN_MS + 1) : now,
         revision: i,
       })),
     );
+    expect(rowCount("event_chunks")).toBe(21);
     const bounded = runRetention(t.store, { now, batchSize: 7, maxBatches: 2 });
     expect(bounded.events).toBe(14);
     const r = runRetention(t.store, { now, batchSize: 7 });
     expect(r).toEqual({ events: 6, sliSeconds: 0, sliMinutes: 0, sliHours: 0 });
-    expect(rowCount("events")).toBe(5);
+    expect(eventCount(t.store)).toBe(5);
     expect(rowCount("sli_seconds")).toBe(1);
+  });
+
+  it("deletes a chunk once its last event is past the cutoff, counting its events", () => {
+    const keep = 86_400_000;
+    const cutoff = T0 + 10 * keep;
+    // One chunk from 3 s before the cutoff to 2 s after it, and one wholly before it.
+    appendEvents(t.store, "gw", [
+      { type: "config.applied", at: cutoff - 3000, revision: 1 },
+      { type: "config.applied", at: cutoff + 2000, revision: 2 },
+      { type: "config.refused", at: cutoff - 60_000, revision: 3, errors: [] },
+      { type: "config.refused", at: cutoff - 50_000, revision: 4, errors: [] },
+    ]);
+    expect(rowCount("event_chunks")).toBe(2);
+    const r = runRetention(t.store, { now: cutoff + keep, eventsKeepMs: keep });
+    expect(r.events).toBe(2);
+    expect(queryEvents(t.store).map((e) => e.at - cutoff)).toEqual([2000, -3000]);
+    expect(runRetention(t.store, { now: cutoff + 2001 + keep, eventsKeepMs: keep }).events).toBe(2);
+    expect(eventCount(t.store)).toBe(0);
   });
 
   it("keeps the file bounded while data keeps arriving", () => {
@@ -163,7 +186,7 @@ describe("retention", () => {
       t.store.sqlite.pragma("wal_checkpoint(TRUNCATE)");
       pageCounts.push(t.store.sqlite.pragma("page_count", { simple: true }) as number);
     }
-    expect(rowCount("events")).toBe(3000);
+    expect(eventCount(t.store)).toBe(3000);
     // Freed pages are reused: after the second round the file stops growing.
     expect(pageCounts[5]!).toBeLessThanOrEqual(pageCounts[1]! * 1.1);
   });

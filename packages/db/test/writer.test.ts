@@ -7,7 +7,7 @@ import {
   readSliSeries,
   type FlushInfo,
 } from "../src/index";
-import { bucket, tempStore, type TempStore } from "./helpers";
+import { bucket, eventCount, tempStore, type TempStore } from "./helpers";
 
 let t: TempStore;
 beforeEach(() => {
@@ -25,8 +25,7 @@ const retry = (i: number): ResilienceEvent => ({
   after: "http_5xx",
 });
 
-const countEvents = (tt: TempStore) =>
-  tt.store.sqlite.prepare("SELECT count(*) FROM events").pluck().get() as number;
+const countEvents = (tt: TempStore) => eventCount(tt.store);
 
 describe("event writer", () => {
   it("writes events, SLI buckets and the latest snapshot in one flush", () => {
