@@ -267,4 +267,33 @@ describe("incidents", () => {
     expect(queryAudit(t.store, { target: `incident:${id}` }).rows).toHaveLength(3);
     expect(resolveIncident(t.store, { id, actor: "alice", summary: "again" }).ok).toBe(false);
   });
+
+  it("timeline of a gateway incident: gateway event types and its own events, limited in order", () => {
+    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    w.enqueueEvent({ type: "config.applied", at: T - 30_000, revision: 2 });
+    w.enqueueEvent({
+      type: "mode.changed",
+      at: T,
+      scope: "gateway",
+      target: "gateway",
+      from: "normal",
+      to: "read_only",
+    });
+    w.enqueueEvent(breakerOpen(T + 1000)); // opens an upstream incident: not in this timeline
+    w.enqueueEvent({ type: "config.refused", at: T + 2000, revision: 3, errors: ["x"] });
+    w.enqueueEvent(rejected(T + 3000));
+    w.flushNow();
+    const gateway = listIncidents(t.store).find((i) => i.scopeKind === "gateway")!;
+    const events = (limit?: number) =>
+      incidentTimeline(t.store, gateway.id, { now: T + 10_000, ...(limit ? { limit } : {}) })
+        .filter((i) => i.kind === "event")
+        .map((i) => `${i.at - T} ${i.kind === "event" ? i.event.type : ""}`);
+    expect(events()).toEqual([
+      "-30000 config.applied",
+      "0 mode.changed",
+      "0 incident.opened",
+      "2000 config.refused",
+    ]);
+    expect(events(3)).toEqual(["-30000 config.applied", "0 mode.changed", "0 incident.opened"]);
+  });
 });
