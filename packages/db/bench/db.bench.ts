@@ -2,6 +2,7 @@
  * Store benchmarks on a real file in a temp folder:
  * - events/s sustained through the event writer (enqueue + flush cycles, as its timer runs them),
  * - flush time of one second of SLI buckets for 100 routes (p50/p99),
+ * - event reads on those events (newest page, one upstream, the breaker strip's two reads),
  * - dashboard queries on 30 days × 20 upstreams of minute roll-ups.
  * The last line printed is one JSON object with every figure.
  */
@@ -12,6 +13,7 @@ import { emptyCounts, LATENCY_CELLS, type ResilienceEvent, type SliBucket } from
 import {
   createEventWriter,
   openStore,
+  queryEvents,
   readSliSeries,
   readSliSummary,
   type Store,
@@ -73,6 +75,36 @@ async function benchEvents(store: Store): Promise<{
     eventsPerCpuSec: Math.round(s.written / (cpu / 1000)),
     written: s.written,
     dropped,
+  };
+}
+
+/** Event reads on the writer bench's store (median of 5, ms). */
+function benchEventReads(store: Store) {
+  const now = Date.now();
+  const time = (fn: () => unknown) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      fn();
+      xs.push(performance.now() - t);
+    }
+    return round(quantile(xs, 0.5));
+  };
+  const types = ["breaker.transition"];
+  return {
+    newest200Ms: time(() => queryEvents(store, { limit: 200 })),
+    oneUpstream200Ms: time(() => queryEvents(store, { upstream: "u7", limit: 200 })),
+    paged5x200Ms: time(() => {
+      let beforeId: number | undefined;
+      for (let p = 0; p < 5; p++) {
+        const page = queryEvents(store, { limit: 200, ...(beforeId ? { beforeId } : {}) });
+        beforeId = page[page.length - 1]!.id;
+      }
+    }),
+    stripMs: time(() => {
+      queryEvents(store, { upstream: "u7", types, to: now - 3_600_001, limit: 1 });
+      queryEvents(store, { upstream: "u7", types, from: now - 3_600_000, to: now, limit: 5000 });
+    }),
   };
 }
 
@@ -178,9 +210,13 @@ try {
   console.log(`calibration: ${calibration.toLocaleString("en")} event serialisations/s`);
   const s1 = openStore(join(dir, "events.db"));
   const ev = await benchEvents(s1);
+  const reads = benchEventReads(s1);
   s1.close();
   console.log(
     `event writer: ${ev.eventsPerSec.toLocaleString("en")} events/s sustained, ${ev.eventsPerCpuSec.toLocaleString("en")} per CPU-second (${ev.written.toLocaleString("en")} written, ${ev.dropped} dropped)`,
+  );
+  console.log(
+    `event reads: newest 200 ${reads.newest200Ms} ms, one upstream 200 ${reads.oneUpstream200Ms} ms, 5 pages of 200 ${reads.paged5x200Ms} ms, breaker strip ${reads.stripMs} ms`,
   );
   const s2 = openStore(join(dir, "sli.db"));
   const sli = await benchSli(s2);
@@ -207,6 +243,10 @@ try {
       eventsPerSec: ev.eventsPerSec,
       eventsPerCpuSec: ev.eventsPerCpuSec,
       eventsDropped: ev.dropped,
+      eventsNewest200Ms: reads.newest200Ms,
+      eventsOneUpstream200Ms: reads.oneUpstream200Ms,
+      eventsPaged5x200Ms: reads.paged5x200Ms,
+      eventsStripMs: reads.stripMs,
       sliFlushMsP50: sli.p50,
       sliFlushMsP99: sli.p99,
       sliFlushCpuMsP99: sli.cpuP99,
