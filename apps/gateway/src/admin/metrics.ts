@@ -79,16 +79,17 @@ export class GatewayMetrics {
     help: "Requests in flight.",
     registers: [this.registry],
   });
-  private readonly children = new Map<string, Counter.Internal>();
+  /** route → upstream → result → counter child: ids from the config, so no key is built. */
+  private readonly children = new Map<string, Map<string, Map<string, Counter.Internal>>>();
   private readonly latencyChildren = new Map<string, Histogram.Internal<"route">>();
 
   request(route: string, upstream: string, result: RequestResult, seconds: number): void {
-    const key = `${route}\u0000${upstream}\u0000${result}`;
-    let c = this.children.get(key);
-    if (!c) {
-      c = this.requests.labels(route, upstream, result);
-      this.children.set(key, c);
-    }
+    let byUpstream = this.children.get(route);
+    if (!byUpstream) this.children.set(route, (byUpstream = new Map()));
+    let byResult = byUpstream.get(upstream);
+    if (!byResult) byUpstream.set(upstream, (byResult = new Map()));
+    let c = byResult.get(result);
+    if (!c) byResult.set(result, (c = this.requests.labels(route, upstream, result)));
     c.inc();
     let h = this.latencyChildren.get(route);
     if (!h) {

@@ -4,6 +4,15 @@
  * headers arrive, classified once with the core's `classify`. The caller then streams the
  * response to the client (`send`) or throws it away (`discard`), so a retriable 5xx is never
  * half-sent.
+ *
+ * The request path is kept lean because it runs for every attempt:
+ * - one ProxyServer per endpoint with its options fixed, so a bodiless request is proxied with
+ *   `web(req, res, cb)` and http-proxy copies no per-call options;
+ * - the endpoint's agent hands out an idle pooled socket without the generic agent's option
+ *   spread and pool-name building, and idle sockets are closed by a sweep instead of a socket
+ *   timeout armed on every request;
+ * - a response that arrived whole with its headers (most small answers) is written with one
+ *   `writeHead` + `end(body)`, without stream listeners.
  */
 import http, { type IncomingMessage, type ServerResponse, type ClientRequest } from "node:http";
 import type { Socket } from "node:net";
@@ -25,41 +34,123 @@ export interface ProxyTarget {
 export interface AttemptOptions {
   /** Path and query sent upstream. */
   path: string;
-  body: BodySource;
+  /** The request body for this attempt; undefined when the request has none. */
+  body: BodySource | undefined;
   /** Aborts at the per-try timeout, the deadline or when the client goes away. */
   signal: AbortSignal;
   connectTimeoutMs: number;
   isFailureStatus: (status: number) => boolean;
-  /** Extra request headers for this attempt only (e.g. the remaining deadline). */
-  headers?: Record<string, string>;
   /**
    * True when a failure was the client's doing (its body outgrew the cap mid-stream): the
    * attempt is then a client error, never a failure counted against the upstream.
    */
-  clientFault?: () => boolean;
+  clientFault: (() => boolean) | undefined;
 }
 
-interface Endpoint {
-  agent: CapturingAgent;
-  target: { protocol: string; host: string; hostname: string; port: number };
-}
-
+/** The ClientRequest the running `web()` call created (set synchronously inside it). */
 let captured: ClientRequest | undefined;
+/** Whether that request was handed an already connected pooled socket. */
+let capturedReused = false;
 
-/** An agent that hands back the ClientRequest http-proxy creates, synchronously. */
-class CapturingAgent extends http.Agent {
+function takeCaptured(): ClientRequest | undefined {
+  const req = captured;
+  captured = undefined;
+  return req;
+}
+
+const kFreedAt = Symbol("rg.freedAt");
+type PooledSocket = Socket & { [kFreedAt]?: number };
+
+/**
+ * An agent for one endpoint. Taking an idle socket is the common case under load, so it is
+ * done here directly (LIFO, as `scheduling: "lifo"`); everything else (new sockets, queueing
+ * at maxSockets, returning sockets to the pool) is http.Agent's own.
+ */
+export class EndpointAgent extends http.Agent {
+  /** The pool key http.Agent derives from the request options (host:port:). */
+  readonly poolName: string;
+
+  constructor(opts: http.AgentOptions, host: string, port: number) {
+    super(opts);
+    this.poolName = this.getName({ host, port });
+  }
+
   addRequest(req: ClientRequest, options: unknown): void {
     captured = req;
+    const free = this.freeSockets[this.poolName];
+    if (free !== undefined) {
+      let socket: Socket | undefined;
+      while (free.length > 0) {
+        const s = free.pop()!;
+        if (!s.destroyed) {
+          socket = s;
+          break;
+        }
+      }
+      if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[this.poolName];
+      if (socket !== undefined) {
+        capturedReused = true;
+        this.reuseSocket(socket, req);
+        (req as ClientRequest & { onSocket(s: Socket): void }).onSocket(socket);
+        const busy = this.sockets as Record<string, Socket[]>;
+        (busy[this.poolName] ??= []).push(socket);
+        return;
+      }
+    }
+    capturedReused = false;
     (
       http.Agent.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }
     ).addRequest.call(this, req, options);
   }
+
+  override keepSocketAlive(socket: Socket): boolean {
+    (socket as PooledSocket)[kFreedAt] = Date.now();
+    return (super.keepSocketAlive as (s: Socket) => boolean)(socket);
+  }
+
+  /** Close pooled sockets idle for `idleMs` or longer. */
+  closeIdle(now: number, idleMs: number): void {
+    for (const list of Object.values(this.freeSockets)) {
+      if (list === undefined) continue;
+      for (const s of [...list]) {
+        if (now - ((s as PooledSocket)[kFreedAt] ?? now) >= idleMs) s.destroy();
+      }
+    }
+  }
+
+  /** Sockets open to this endpoint (in use and idle). */
+  socketCount(): number {
+    let n = 0;
+    for (const list of Object.values(this.sockets)) n += list?.length ?? 0;
+    for (const list of Object.values(this.freeSockets)) n += list?.length ?? 0;
+    return n;
+  }
 }
 
 /** How long an idle pooled socket is kept; below Node servers' 5 s keepAliveTimeout default. */
-const POOL_IDLE_MS = 4000;
+export const POOL_IDLE_MS = 4000;
 /** Bodies up to this size are drained to keep the socket; bigger ones are cut. */
 const DRAIN_LIMIT = 64 * 1024;
+
+/** What http-proxy pipes upstream for a request without a body. */
+const NO_BODY: BodySource = {
+  pipe(dest) {
+    dest.end();
+    return dest;
+  },
+};
+
+type Web = (req: IncomingMessage, res: ServerResponse, ...rest: unknown[]) => void;
+
+interface Endpoint {
+  agent: EndpointAgent;
+  proxy: httpProxy;
+  /**
+   * `proxy.web`, bound. Called as web(req, res, cb) it uses the server's options as they are;
+   * any options argument makes http-proxy copy them all for the call.
+   */
+  web: Web;
+}
 
 export class UpstreamResponse {
   constructor(
@@ -84,9 +175,10 @@ export class UpstreamResponse {
   }
 
   /**
-   * Stream to the client. `extraHeaders` are appended (flat name/value list); `onChunk` sees
-   * each chunk (to fill the cache) and `onEnd` runs once, with `complete` false when the
-   * upstream broke off (the client connection is then destroyed, never a clean short body).
+   * Send to the client. `extraHeaders` (flat name/value list, lower-case names) replace the
+   * upstream's fields of the same name; `onChunk` sees the body (to fill the cache) and
+   * `onEnd` runs once, with `complete` false when the upstream broke off (the client
+   * connection is then destroyed, never a clean short body).
    */
   send(
     res: ServerResponse,
@@ -95,11 +187,24 @@ export class UpstreamResponse {
     onEnd?: (complete: boolean) => void,
   ): void {
     const msg = this.message;
-    // Fields the gateway sets itself (request id, cache status…) replace the upstream's.
-    const own: string[] = [];
-    for (let i = 0; i < extraHeaders.length; i += 2) own.push(extraHeaders[i]!.toLowerCase());
-    const headers = filterRawResponseHeaders(msg.rawHeaders, own);
-    for (const h of extraHeaders) headers.push(h);
+    const headers = filterRawResponseHeaders(msg.rawHeaders, extraHeaders);
+    for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]!);
+
+    if (msg.complete) {
+      // The whole answer arrived with its headers: one write, no stream plumbing. Reading
+      // the buffered body to its end also hands the upstream socket back to the pool.
+      const body = msg.read() as Buffer | null;
+      if (!this.writeHead(res, headers)) return onEnd?.(false);
+      if (body !== null && body.length > 0) {
+        onChunk?.(body);
+        res.end(body);
+      } else {
+        res.end();
+      }
+      onEnd?.(true);
+      return;
+    }
+
     let finished = false;
     const finish = (complete: boolean) => {
       if (finished) return;
@@ -120,15 +225,7 @@ export class UpstreamResponse {
         finish(false);
       }
     });
-    try {
-      res.writeHead(this.status, headers);
-    } catch {
-      // Headers Node refuses to write (invalid characters): treat as a bad upstream answer.
-      this.discard();
-      finish(false);
-      res.destroy();
-      return;
-    }
+    if (!this.writeHead(res, headers)) return finish(false);
     msg.on("data", (chunk: Buffer) => {
       onChunk?.(chunk);
       if (!res.write(chunk)) msg.pause();
@@ -139,6 +236,19 @@ export class UpstreamResponse {
       res.end();
       finish(true);
     });
+  }
+
+  /** False (and the exchange torn down) when Node refuses the upstream's header values. */
+  private writeHead(res: ServerResponse, headers: string[]): boolean {
+    try {
+      res.writeHead(this.status, headers);
+      return true;
+    } catch {
+      // Headers Node refuses to write (invalid characters): treat as a bad upstream answer.
+      this.discard();
+      res.destroy();
+      return false;
+    }
   }
 
   /** Read the whole body (for small answers that must be inspected), bounded. */
@@ -158,10 +268,15 @@ export class UpstreamResponse {
 
   /** Throw the response away; small bodies are drained so the keep-alive socket survives. */
   discard(): void {
-    const cl = Number(this.message.headers["content-length"]);
+    const msg = this.message;
+    if (msg.complete) {
+      msg.resume();
+      return;
+    }
+    const cl = Number(msg.headers["content-length"]);
     if (Number.isFinite(cl) && cl <= DRAIN_LIMIT) {
-      this.message.on("error", () => {});
-      this.message.resume();
+      msg.on("error", () => {});
+      msg.resume();
     } else {
       this.proxyReq.destroy();
     }
@@ -172,22 +287,17 @@ export interface AdapterOptions {
   clock: Clock;
 }
 
+const noop = () => {};
+
 export class HttpProxyAdapter {
-  private readonly proxy = httpProxy.createProxyServer({
-    selfHandleResponse: true,
-    // The path is prepared by the routing layer; skip http-proxy's url.parse of req.url.
-    prependPath: false,
-    toProxy: true,
-    xfwd: false,
-    changeOrigin: false,
-  });
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly clock: Clock;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(opts: AdapterOptions) {
     this.clock = opts.clock;
-    // Errors reach the per-request callback; this keeps a stray one from crashing the process.
-    this.proxy.on("error", () => {});
+    this.sweeper = setInterval(() => this.closeIdle(Date.now()), 1000);
+    this.sweeper.unref();
   }
 
   /** Create or resize the pool for an endpoint URL. */
@@ -199,22 +309,27 @@ export class HttpProxyAdapter {
       return;
     }
     const u = new URL(url);
-    const agent = new CapturingAgent({
-      keepAlive: true,
-      maxSockets,
-      maxFreeSockets: maxSockets,
-      timeout: POOL_IDLE_MS,
-      scheduling: "lifo",
-    });
-    this.endpoints.set(url, {
+    const hostname = u.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+    const agent = new EndpointAgent(
+      { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" },
+      hostname,
+      port,
+    );
+    const proxy = httpProxy.createProxyServer({
+      target: { protocol: u.protocol, host: u.hostname, hostname, port } as never,
       agent,
-      target: {
-        protocol: u.protocol,
-        host: u.hostname,
-        hostname: u.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(u.port || (u.protocol === "https:" ? 443 : 80)),
-      },
+      selfHandleResponse: true,
+      // The path is prepared by the routing layer; skip http-proxy's url.parse of req.url.
+      prependPath: false,
+      toProxy: true,
+      xfwd: false,
+      changeOrigin: false,
+      buffer: NO_BODY as unknown as httpProxy.ServerOptions["buffer"],
     });
+    // Errors reach the per-request callback; this keeps a stray one from crashing the process.
+    proxy.on("error", noop);
+    this.endpoints.set(url, { agent, proxy, web: proxy.web.bind(proxy) as Web });
   }
 
   /** Drop pools for endpoints no longer configured. */
@@ -222,18 +337,21 @@ export class HttpProxyAdapter {
     for (const [url, ep] of this.endpoints) {
       if (!urls.has(url)) {
         ep.agent.destroy();
+        ep.proxy.close();
         this.endpoints.delete(url);
       }
     }
   }
 
+  /** Close pooled sockets that have been idle for POOL_IDLE_MS. */
+  closeIdle(now: number, idleMs = POOL_IDLE_MS): void {
+    for (const ep of this.endpoints.values()) ep.agent.closeIdle(now, idleMs);
+  }
+
   /** Sockets currently open to upstreams (in use and idle). */
   socketCount(): number {
     let n = 0;
-    for (const ep of this.endpoints.values()) {
-      for (const list of Object.values(ep.agent.sockets)) n += list?.length ?? 0;
-      for (const list of Object.values(ep.agent.freeSockets)) n += list?.length ?? 0;
-    }
+    for (const ep of this.endpoints.values()) n += ep.agent.socketCount();
     return n;
   }
 
@@ -249,82 +367,75 @@ export class HttpProxyAdapter {
       ep = this.endpoints.get(target.url)!;
     }
     const clock = this.clock;
+    const signal = opts.signal;
     const started = clock.now();
     return new Promise((resolve) => {
       let settled = false;
       let connectTimer: NodeJS.Timeout | undefined;
-      let proxyReq: ClientRequest | undefined = undefined;
-      let failure: { code?: string; timedOut?: boolean } | undefined;
+      let pr: ClientRequest | undefined = undefined;
+      let failure: string | undefined;
+      let timedOut = false;
 
       const settle = (r: AttemptOutcome<UpstreamResponse>) => {
         if (settled) return;
         settled = true;
         if (connectTimer) clearTimeout(connectTimer);
-        opts.signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         resolve(r);
       };
-      const settleError = (code: string | undefined, timedOut: boolean) => {
+      const settleError = (code: string | undefined) => {
         if (opts.clientFault?.()) {
           settle({ outcome: classify({ status: 413, durationMs: clock.now() - started }) });
           return;
         }
         settle({
-          outcome: classify({
-            durationMs: clock.now() - started,
-            timedOut,
-            ...(code !== undefined ? { errorCode: code } : {}),
-          }),
+          outcome: classify(
+            code === undefined || timedOut
+              ? { durationMs: clock.now() - started, timedOut }
+              : { durationMs: clock.now() - started, timedOut, errorCode: code },
+          ),
         });
       };
       const onAbort = () => {
-        failure = { timedOut: true };
-        proxyReq?.destroy();
-        settleError(undefined, true);
+        timedOut = true;
+        pr?.destroy();
+        settleError(undefined);
       };
-      if (opts.signal.aborted) {
-        settleError(undefined, true);
+      if (signal.aborted) {
+        timedOut = true;
+        settleError(undefined);
         return;
       }
-      opts.signal.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
 
       req.url = opts.path;
-      captured = undefined;
-      this.proxy.web(
-        req,
-        res,
-        {
-          target: ep.target as unknown as httpProxy.ProxyTargetUrl,
-          agent: ep.agent,
-          buffer: opts.body as unknown as httpProxy.ServerOptions["buffer"],
-          ...(opts.headers ? { headers: opts.headers } : {}),
-        },
-        (err: Error & { code?: string }) => {
-          if (failure?.timedOut) return settleError(undefined, true);
-          settleError(failure?.code ?? err.code ?? "EPROXY", false);
-        },
-      );
-      proxyReq = captured as ClientRequest | undefined;
-      captured = undefined;
-      if (!proxyReq) {
-        settleError("EPROXY", false);
+      takeCaptured();
+      const onError = (err: Error & { code?: string }) =>
+        settleError(failure ?? err.code ?? "EPROXY");
+      if (opts.body === undefined) ep.web(req, res, onError);
+      else ep.web(req, res, { buffer: opts.body }, onError);
+      pr = takeCaptured();
+      if (pr === undefined) {
+        settleError("EPROXY");
         return;
       }
-      const pr = proxyReq;
-      pr.on("socket", (socket: Socket) => {
-        if (socket.connecting && !settled) {
+      const proxyReq = pr;
+      if (!capturedReused) {
+        proxyReq.once("socket", (socket: Socket) => {
+          if (!socket.connecting || settled) return;
           connectTimer = setTimeout(() => {
-            failure = { code: "ECONNECT_TIMEOUT" };
-            pr.destroy();
-            settleError("ECONNECT_TIMEOUT", false);
+            failure = "ECONNECT_TIMEOUT";
+            proxyReq.destroy();
+            settleError("ECONNECT_TIMEOUT");
           }, opts.connectTimeoutMs);
           socket.once("connect", () => {
             if (connectTimer) clearTimeout(connectTimer);
           });
-        }
-      });
-      pr.once("response", (msg: IncomingMessage) => {
+        });
+      }
+      proxyReq.once("response", (msg: IncomingMessage) => {
         // A listener must exist before the stream can fail, or the error would be unhandled.
-        msg.on("error", () => {});
+        msg.on("error", noop);
         const status = msg.statusCode ?? 502;
         if (settled) {
           msg.resume();
@@ -333,26 +444,31 @@ export class HttpProxyAdapter {
         const ra = msg.headers["retry-after"];
         settle({
           outcome: classify(
-            {
-              status,
-              durationMs: clock.now() - started,
-              retryAfter: ra,
-              wallNow: clock.wallNow(),
-            },
+            ra === undefined
+              ? { status, durationMs: clock.now() - started }
+              : {
+                  status,
+                  durationMs: clock.now() - started,
+                  retryAfter: ra,
+                  wallNow: clock.wallNow(),
+                },
             { isFailureStatus: opts.isFailureStatus },
           ),
-          response: new UpstreamResponse(status, msg, pr),
+          response: new UpstreamResponse(status, msg, proxyReq),
         });
       });
-      pr.once("close", () => {
-        if (!settled) settleError(failure?.code ?? "ECONNRESET", failure?.timedOut ?? false);
+      proxyReq.once("close", () => {
+        if (!settled) settleError(failure ?? "ECONNRESET");
       });
     });
   }
 
   close(): void {
-    for (const ep of this.endpoints.values()) ep.agent.destroy();
+    clearInterval(this.sweeper);
+    for (const ep of this.endpoints.values()) {
+      ep.agent.destroy();
+      ep.proxy.close();
+    }
     this.endpoints.clear();
-    this.proxy.close();
   }
 }

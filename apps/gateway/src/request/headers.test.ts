@@ -47,10 +47,21 @@ describe("hop-by-hop stripping", () => {
     ]);
   });
 
-  it("drops fields the gateway replaces", () => {
+  it("drops fields the gateway replaces, named in its own name/value list", () => {
     expect(
-      filterRawResponseHeaders(["X-Request-Id", "up-1", "Content-Type", "a/b"], ["x-request-id"]),
-    ).toEqual(["Content-Type", "a/b"]);
+      filterRawResponseHeaders(
+        ["X-Request-Id", "up-1", "Content-Type", "a/b", "gw-1", "value-not-a-name"],
+        ["x-request-id", "gw-1", "cache-status", "content-type-is-a-value"],
+      ),
+    ).toEqual(["Content-Type", "a/b", "gw-1", "value-not-a-name"]);
+  });
+
+  it("makes request ids that are unique version 8 UUIDs", async () => {
+    const { newRequestId } = await import("./headers");
+    const ids = new Set(Array.from({ length: 10_000 }, () => newRequestId()));
+    expect(ids.size).toBe(10_000);
+    for (const id of [...ids].slice(0, 100))
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it("quotes a Forwarded host that is not a token", async () => {

@@ -79,17 +79,24 @@ export class RequestHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
+    // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
+    const clientGone = new LiteAbortController();
     res.once("close", () => {
       this.inFlight--;
+      if (!res.writableFinished) clientGone.abort();
     });
-    this.run(req, res).catch((err: unknown) => {
+    this.run(req, res, clientGone.signal).catch((err: unknown) => {
       this.d.logger.error({ err }, "request failed unexpectedly");
       if (!res.headersSent) sendProblem(res, "RG_UPSTREAM_UNAVAILABLE");
       else res.destroy();
     });
   };
 
-  private async run(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    clientGone: AbortSignal,
+  ): Promise<void> {
     const d = this.d;
     const started = d.clock.now();
     const requestId = requestIdOf(req);
@@ -216,12 +223,6 @@ export class RequestHandler {
     const body: RequestBody = b;
 
     prepareUpstreamHeaders(req, requestId);
-    // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
-    const clientGone = new LiteAbortController();
-    const onClose = () => {
-      if (!res.writableFinished) clientGone.abort();
-    };
-    res.once("close", onClose);
 
     const consumer = consumerOf(
       req,
@@ -232,6 +233,9 @@ export class RequestHandler {
     const connectTimeoutMs = rc.timeouts.connectMs;
     const deadlineHeader = cfg.gateway.deadlineHeader;
     let bodyTooLarge = false;
+    const onBodyTooLarge = () => {
+      bodyTooLarge = true;
+    };
 
     const result: PipelineResultOf<UpstreamResponse> = await pipeline.execute<UpstreamResponse>(
       {
@@ -240,24 +244,24 @@ export class RequestHandler {
         tier: consumer.tier,
         retryable: wantReplay && replayable(body),
         hasStale: stale !== undefined,
-        signal: clientGone.signal,
+        signal: clientGone,
       },
-      (a) =>
-        d.adapter.attempt(req, res, a.endpoint, {
+      (a) => {
+        // Read by http-proxy when it copies the request's headers for this attempt.
+        req.headers[deadlineHeader] = String(Math.max(0, Math.floor(a.deadlineRemainingMs)));
+        return d.adapter.attempt(req, res, a.endpoint, {
           path: match.upstreamPath,
-          body: bodySource(body, () => {
-            bodyTooLarge = true;
-          }),
+          body: body.kind === "none" ? undefined : bodySource(body, onBodyTooLarge),
           signal: a.signal,
           connectTimeoutMs,
           isFailureStatus,
-          headers: { [deadlineHeader]: String(Math.max(0, Math.floor(a.deadlineRemainingMs))) },
-          clientFault: () => bodyTooLarge,
-        }),
-      (r) => r.discard(),
+          clientFault: body.kind === "none" ? undefined : () => bodyTooLarge,
+        });
+      },
+      discardResponse,
     );
 
-    if (res.destroyed || clientGone.signal.aborted) {
+    if (res.destroyed || clientGone.aborted) {
       if (result.type === "response") result.response.discard();
       return;
     }
@@ -435,6 +439,8 @@ export class RequestHandler {
     });
   }
 }
+
+const discardResponse = (r: UpstreamResponse) => r.discard();
 
 function pairs(flat: string[]): [string, string][] {
   const out: [string, string][] = [];

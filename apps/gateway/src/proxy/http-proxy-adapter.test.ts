@@ -1,0 +1,228 @@
+/**
+ * The adapter against real servers on port 0: the endpoint agent's own socket hand-out, the
+ * idle sweep, and the two ways an answer reaches the client (whole, or streamed).
+ */
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { LiteAbortController, systemClock } from "@rg/core";
+import { stripHopByHop } from "../request/headers";
+import { HttpProxyAdapter, POOL_IDLE_MS, type UpstreamResponse } from "./http-proxy-adapter";
+
+interface Upstream {
+  url: string;
+  connections: number;
+  open: Set<Socket>;
+  server: Server;
+}
+
+const servers: Server[] = [];
+const adapters: HttpProxyAdapter[] = [];
+
+afterEach(async () => {
+  for (const a of adapters.splice(0)) a.close();
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    ),
+  );
+});
+
+function listen(server: Server): Promise<number> {
+  servers.push(server);
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r((server.address() as AddressInfo).port)),
+  );
+}
+
+async function upstream(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 30_000;
+  const up: Upstream = { url: "", connections: 0, open: new Set(), server };
+  server.on("connection", (s: Socket) => {
+    up.connections++;
+    up.open.add(s);
+    s.on("close", () => up.open.delete(s));
+  });
+  up.url = `http://127.0.0.1:${await listen(server)}`;
+  return up;
+}
+
+interface Sent {
+  chunks: number;
+  bytes: number;
+  complete?: boolean;
+}
+
+/** A front server that proxies every request through the adapter to `target`. */
+async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[]) {
+  const server = http.createServer((req, res) => {
+    // As the request path does: the client's Connection fields are not forwarded.
+    stripHopByHop(req.headers);
+    void adapter
+      .attempt(
+        req,
+        res,
+        { id: "a", url: target },
+        {
+          path: req.url ?? "/",
+          body: undefined,
+          signal: new LiteAbortController().signal,
+          connectTimeoutMs: 1000,
+          isFailureStatus: (s) => s >= 500,
+          clientFault: undefined,
+        },
+      )
+      .then(({ response }) => {
+        const r = response as UpstreamResponse;
+        const s: Sent = { chunks: 0, bytes: 0 };
+        sent.push(s);
+        r.send(
+          res,
+          ["x-request-id", "gw-1"],
+          (c) => {
+            s.chunks++;
+            s.bytes += c.length;
+          },
+          (complete) => {
+            s.complete = complete;
+          },
+        );
+      });
+  });
+  return `http://127.0.0.1:${await listen(server)}`;
+}
+
+function get(
+  url: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on("error", reject);
+      })
+      .on("error", reject);
+  });
+}
+
+function adapter(): HttpProxyAdapter {
+  const a = new HttpProxyAdapter({ clock: systemClock });
+  adapters.push(a);
+  return a;
+}
+
+describe("HttpProxyAdapter", () => {
+  it("hands the same pooled socket to requests one after another", async () => {
+    const up = await upstream((_req, res) => res.end("ok"));
+    const a = adapter();
+    const url = await front(a, up.url, []);
+    for (let i = 0; i < 5; i++) expect((await get(`${url}/x`)).body.toString()).toBe("ok");
+    expect(up.connections).toBe(1);
+    expect(a.socketCount()).toBe(1);
+  });
+
+  it("skips a pooled socket the upstream has closed and opens a new one", async () => {
+    const up = await upstream((_req, res) => res.end("ok"));
+    const a = adapter();
+    const url = await front(a, up.url, []);
+    expect((await get(`${url}/x`)).status).toBe(200);
+    // The upstream drops its idle keep-alive connection.
+    const [sock] = [...up.open];
+    const closed = new Promise((r) => sock!.once("close", r));
+    sock!.destroy();
+    await closed;
+    await expect.poll(() => a.socketCount()).toBe(0);
+    expect((await get(`${url}/y`)).body.toString()).toBe("ok");
+    expect(up.connections).toBe(2);
+  });
+
+  it("closes sockets idle for the pool's idle time, and only those", async () => {
+    const up = await upstream((_req, res) => res.end("ok"));
+    const a = adapter();
+    const url = await front(a, up.url, []);
+    expect((await get(`${url}/x`)).status).toBe(200);
+    a.closeIdle(Date.now() + POOL_IDLE_MS - 1000);
+    expect(a.socketCount()).toBe(1);
+    a.closeIdle(Date.now() + POOL_IDLE_MS);
+    await expect.poll(() => up.open.size).toBe(0);
+    expect(a.socketCount()).toBe(0);
+    expect((await get(`${url}/x`)).body.toString()).toBe("ok");
+  });
+
+  it("writes a small answer whole, with the upstream's bytes and the gateway's fields", async () => {
+    const body = JSON.stringify({ ok: true, text: "naïve ☃" });
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, {
+        "content-type": "application/json; charset=utf-8",
+        "x-request-id": "from-upstream",
+        "keep-alive": "timeout=30",
+      });
+      res.end(body);
+    });
+    const sent: Sent[] = [];
+    const url = await front(adapter(), up.url, sent);
+    const r = await get(`${url}/x`);
+    expect(r.body.toString("utf8")).toBe(body);
+    expect(r.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(r.headers["x-request-id"]).toBe("gw-1");
+    expect(sent).toEqual([{ chunks: 1, bytes: Buffer.byteLength(body), complete: true }]);
+  });
+
+  it("streams an answer that is still arriving, chunk by chunk", async () => {
+    const part = Buffer.alloc(64 * 1024, 97);
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { "content-length": String(part.length * 4) });
+      let n = 0;
+      const next = () => {
+        if (n++ === 4) return;
+        res.write(part, () => setImmediate(next));
+        if (n === 4) res.end();
+      };
+      next();
+    });
+    const sent: Sent[] = [];
+    const url = await front(adapter(), up.url, sent);
+    const r = await get(`${url}/big`);
+    expect(r.body.length).toBe(part.length * 4);
+    expect(sent[0]!.complete).toBe(true);
+    expect(sent[0]!.bytes).toBe(part.length * 4);
+    expect(sent[0]!.chunks).toBeGreaterThan(1);
+  });
+
+  it("answers a bodiless 204 and a HEAD without waiting for a body", async () => {
+    const up = await upstream((req, res) => {
+      if (req.method === "HEAD") res.writeHead(200, { "content-length": "10" }).end();
+      else res.writeHead(204).end();
+    });
+    const sent: Sent[] = [];
+    const url = await front(adapter(), up.url, sent);
+    expect((await get(`${url}/none`)).status).toBe(204);
+    const head = await new Promise<number>((resolve, reject) =>
+      http
+        .request(`${url}/h`, { method: "HEAD", agent: false }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        })
+        .on("error", reject)
+        .end(),
+    );
+    expect(head).toBe(200);
+    expect(sent.map((s) => [s.chunks, s.complete])).toEqual([
+      [0, true],
+      [0, true],
+    ]);
+  });
+});
