@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics, in a registry of the gateway's own (several gateways may live in one
- * test process). Request-path counters keep their labelled children per route so a request
- * costs a couple of property reads and increments.
+ * test process). Request counts and latencies are plain per-route arrays read at scrape
+ * time, so a request costs a map read and a few increments; the rest are prom-client
+ * metrics, updated on rarer paths (rejections, cache use, events, the 1 s snapshot).
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { InstanceSnapshot, OutcomeKind, ResilienceEvent } from "@rg/core";
 
 const BREAKER_STATE_VALUE: Record<string, number> = {
@@ -17,21 +18,84 @@ const BREAKER_STATE_VALUE: Record<string, number> = {
 
 export type RequestResult = OutcomeKind | "rejected" | "fallback" | "cache_hit";
 
+const RESULTS: readonly RequestResult[] = [
+  "success",
+  "http_5xx",
+  "connect_error",
+  "timeout",
+  "rate_limited",
+  "client_error",
+  "rejected",
+  "fallback",
+  "cache_hit",
+];
+const RESULT_INDEX = Object.fromEntries(RESULTS.map((r, i) => [r, i])) as Record<
+  RequestResult,
+  number
+>;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One route's request counts (per upstream and result) and latency histogram. */
+class RouteStats {
+  readonly counts = new Map<string, number[]>();
+  /** Per bucket (not cumulative); the last slot is above the highest bound. */
+  readonly buckets = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  sum = 0;
+  total = 0;
+
+  add(upstream: string, result: RequestResult, seconds: number): void {
+    let c = this.counts.get(upstream);
+    if (c === undefined) this.counts.set(upstream, (c = new Array<number>(RESULTS.length).fill(0)));
+    c[RESULT_INDEX[result]]!++;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += seconds;
+    this.total++;
+  }
+}
+
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/**
+ * A metric read at scrape time from plain counters. prom-client's labelled children hash
+ * their labels on every increment, which on the request path cost more than the whole
+ * resilience pipeline; this keeps the request path to two array increments.
+ */
+class ScrapedMetric {
+  readonly aggregator = "sum";
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "histogram",
+    private readonly values: () => MetricValue[],
+    readonly reset: () => void,
+  ) {}
+
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: MetricValue[];
+  }> {
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.values(),
+    });
+  }
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: "rg_requests_total",
-    help: "Requests finished, by route, upstream and result.",
-    labelNames: ["route", "upstream", "result"] as const,
-    registers: [this.registry],
-  });
-  private readonly latency = new Histogram({
-    name: "rg_request_duration_seconds",
-    help: "Time from request start to response headers (or to the gateway's own answer).",
-    labelNames: ["route"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
   private readonly breakerState = new Gauge({
     name: "rg_breaker_state",
     help: "Breaker state: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 forced_closed, 5 shadow.",
@@ -79,24 +143,57 @@ export class GatewayMetrics {
     help: "Requests in flight.",
     registers: [this.registry],
   });
-  /** route → upstream → result → counter child: ids from the config, so no key is built. */
-  private readonly children = new Map<string, Map<string, Map<string, Counter.Internal>>>();
-  private readonly latencyChildren = new Map<string, Histogram.Internal<"route">>();
+  private readonly routes = new Map<string, RouteStats>();
+
+  constructor() {
+    const requests = new ScrapedMetric(
+      "rg_requests_total",
+      "Requests finished, by route, upstream and result.",
+      "counter",
+      () => {
+        const out: MetricValue[] = [];
+        for (const [route, r] of this.routes)
+          for (const [upstream, c] of r.counts)
+            for (let i = 0; i < RESULTS.length; i++)
+              if (c[i]! > 0)
+                out.push({ value: c[i]!, labels: { route, upstream, result: RESULTS[i]! } });
+        return out;
+      },
+      () => this.routes.clear(),
+    );
+    const latency = new ScrapedMetric(
+      "rg_request_duration_seconds",
+      "Time from request start to response headers (or to the gateway's own answer).",
+      "histogram",
+      () => {
+        const out: MetricValue[] = [];
+        const name = "rg_request_duration_seconds";
+        for (const [route, r] of this.routes) {
+          let acc = 0;
+          for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+            acc += r.buckets[i]!;
+            out.push({
+              value: acc,
+              labels: { route, le: LATENCY_BUCKETS[i]! },
+              metricName: `${name}_bucket`,
+            });
+          }
+          out.push({ value: r.total, labels: { route, le: "+Inf" }, metricName: `${name}_bucket` });
+          out.push({ value: r.sum, labels: { route }, metricName: `${name}_sum` });
+          out.push({ value: r.total, labels: { route }, metricName: `${name}_count` });
+        }
+        return out;
+      },
+      () => this.routes.clear(),
+    );
+    for (const m of [requests, latency])
+      this.registry.registerMetric(m as unknown as Parameters<Registry["registerMetric"]>[0]);
+  }
 
   request(route: string, upstream: string, result: RequestResult, seconds: number): void {
-    let byUpstream = this.children.get(route);
-    if (!byUpstream) this.children.set(route, (byUpstream = new Map()));
-    let byResult = byUpstream.get(upstream);
-    if (!byResult) byUpstream.set(upstream, (byResult = new Map()));
-    let c = byResult.get(result);
-    if (!c) byResult.set(result, (c = this.requests.labels(route, upstream, result)));
-    c.inc();
-    let h = this.latencyChildren.get(route);
-    if (!h) {
-      h = this.latency.labels(route);
-      this.latencyChildren.set(route, h);
-    }
-    h.observe(seconds);
+    let r = this.routes.get(route);
+    if (r === undefined) this.routes.set(route, (r = new RouteStats()));
+    r.add(upstream, result, seconds);
   }
 
   rejected(route: string, cause: string): void {
