@@ -40,6 +40,7 @@ beforeAll(async () => {
         maxBodyBytes: 1000,
         retryBodyBytes: 500,
       },
+      forwarded: { xForwardedHost: true, rfc7239: true },
     },
     upstreams: { svc: upstreamConfig(up.url) },
     routes: { api: { match: { pathPrefix: "/api" }, upstream: "svc" } },

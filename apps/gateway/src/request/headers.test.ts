@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { IncomingHttpHeaders } from "node:http";
+import { loadConfig } from "@rg/core";
 import { filterRawResponseHeaders, stripHopByHop } from "./headers";
+
+const minimal = {
+  upstreams: { u: { endpoints: { a: { url: "http://127.0.0.1:1" } } } },
+  routes: { r: { match: { pathPrefix: "/" }, upstream: "u" } },
+};
+const ALL_FORWARDED = {
+  xForwardedFor: true,
+  xForwardedProto: true,
+  xForwardedHost: true,
+  rfc7239: true,
+};
 
 describe("hop-by-hop stripping", () => {
   it("removes connection-specific fields and those Connection names", () => {
@@ -70,9 +82,69 @@ describe("hop-by-hop stripping", () => {
       headers: { host: "gw.test:8080" } as IncomingHttpHeaders,
       socket: { remoteAddress: "::1" },
     } as unknown as Parameters<typeof prepareUpstreamHeaders>[0];
-    prepareUpstreamHeaders(req, "id-1");
+    prepareUpstreamHeaders(req, "id-1", ALL_FORWARDED);
     expect(req.headers.forwarded).toBe('for="[::1]";host="gw.test:8080";proto=http');
     expect(req.headers["x-forwarded-for"]).toBe("::1");
     expect(req.headers["x-request-id"]).toBe("id-1");
+  });
+
+  it("adds only the forwarding headers the config turns on (X-Forwarded-For and -Proto by default)", async () => {
+    const { prepareUpstreamHeaders } = await import("./headers");
+    const make = () =>
+      ({
+        headers: { host: "gw.test", "x-forwarded-for": "10.0.0.1" } as IncomingHttpHeaders,
+        socket: { remoteAddress: "127.0.0.1" },
+      }) as unknown as Parameters<typeof prepareUpstreamHeaders>[0];
+    const byDefault = make();
+    prepareUpstreamHeaders(byDefault, "id-2", loadConfig(minimal).gateway.forwarded);
+    expect(byDefault.headers).toEqual({
+      host: "gw.test",
+      "x-forwarded-for": "10.0.0.1, 127.0.0.1",
+      "x-forwarded-proto": "http",
+      "x-request-id": "id-2",
+    });
+    const none = make();
+    prepareUpstreamHeaders(none, "id-3", {
+      xForwardedFor: false,
+      xForwardedProto: false,
+      xForwardedHost: false,
+      rfc7239: false,
+    });
+    expect(none.headers).toEqual({
+      host: "gw.test",
+      "x-forwarded-for": "10.0.0.1",
+      "x-request-id": "id-3",
+    });
+  });
+});
+
+describe("isHopByHop", () => {
+  it("names exactly the connection-specific fields and the Proxy-* family", async () => {
+    const { isHopByHop } = await import("./headers");
+    for (const n of [
+      "connection",
+      "keep-alive",
+      "te",
+      "trailer",
+      "transfer-encoding",
+      "upgrade",
+      "proxy-connection",
+      "proxy-authenticate",
+      "proxy-authorization",
+      "proxy-x",
+      "proxy-abcd",
+    ])
+      expect(isHopByHop(n), n).toBe(true);
+    for (const n of [
+      "content-type",
+      "tee",
+      "trailers",
+      "x-upgrade",
+      "proxy",
+      "proxy-",
+      "host",
+      "date",
+    ])
+      expect(isHopByHop(n), n).toBe(false);
   });
 });

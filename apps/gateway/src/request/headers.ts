@@ -4,27 +4,41 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { GatewayConfig } from "@rg/core";
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus the legacy Proxy-* family. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
+/**
+ * RFC 9110 §7.6.1 connection-specific fields (Connection, Keep-Alive, TE, Trailer,
+ * Transfer-Encoding, Upgrade) and the legacy Proxy-* family; `name` lower-case. Compared by
+ * length first, since it runs for every header in both directions.
+ */
 export function isHopByHop(name: string): boolean {
-  return HOP_BY_HOP.has(name) || name.startsWith("proxy-");
+  if (name.length > 6 && name.charCodeAt(0) === 112 /* p */ && name.startsWith("proxy-"))
+    return true;
+  switch (name.length) {
+    case 2:
+      return name === "te";
+    case 7:
+      return name === "trailer" || name === "upgrade";
+    case 10:
+      return name === "connection" || name === "keep-alive";
+    case 17:
+      return name === "transfer-encoding";
+    default:
+      return false;
+  }
 }
 
-function connectionTokens(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
+const NO_TOKENS: readonly string[] = [];
+
+/** Field names a Connection header lists (lower-case). */
+function connectionTokens(value: string | string[] | undefined): readonly string[] {
+  if (value === undefined) return NO_TOKENS;
   const v = Array.isArray(value) ? value.join(",") : value;
+  // The usual values name no other field: `keep-alive` is hop-by-hop anyway.
+  if (v.length <= 10) {
+    const l = v.toLowerCase();
+    if (l === "keep-alive" || l === "close") return NO_TOKENS;
+  }
   return v
     .split(",")
     .map((t) => t.trim().toLowerCase())
@@ -51,7 +65,8 @@ export function filterRawResponseHeaders(
   let named: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") {
-      named = [...(named ?? []), ...connectionTokens(raw[i + 1])];
+      const tokens = connectionTokens(raw[i + 1]);
+      if (tokens.length > 0) named = [...(named ?? []), ...tokens];
     }
   }
   const out: string[] = [];
@@ -128,23 +143,32 @@ function forwardedValue(v: string): string {
 
 /**
  * Prepare the request's headers for forwarding, in place (http-proxy copies req.headers):
- * strip hop-by-hop, set the request id, append Forwarded / X-Forwarded-*.
+ * strip hop-by-hop, set the request id, add the forwarding headers the config asks for.
  */
-export function prepareUpstreamHeaders(req: IncomingMessage, requestId: string): void {
+export function prepareUpstreamHeaders(
+  req: IncomingMessage,
+  requestId: string,
+  forwarded: GatewayConfig["forwarded"],
+): void {
   const h = req.headers;
   stripHopByHop(h);
   // The body is read (or streamed) by the gateway; the upstream must not wait for a 100.
-  delete h.expect;
+  if (h.expect !== undefined) delete h.expect;
   h["x-request-id"] = requestId;
   const ip = req.socket.remoteAddress ?? "unknown";
-  const host = h.host ?? "";
   const proto = "http";
-  const fwd = `for=${quoteForwardedFor(ip)};host=${forwardedValue(host)};proto=${proto}`;
-  h.forwarded = h.forwarded ? `${h.forwarded}, ${fwd}` : fwd;
-  const xff = h["x-forwarded-for"];
-  h["x-forwarded-for"] = xff ? `${Array.isArray(xff) ? xff.join(", ") : xff}, ${ip}` : ip;
-  if (h["x-forwarded-host"] === undefined) h["x-forwarded-host"] = host;
-  if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = proto;
+  if (forwarded.xForwardedFor) {
+    const xff = h["x-forwarded-for"];
+    h["x-forwarded-for"] = xff ? `${Array.isArray(xff) ? xff.join(", ") : xff}, ${ip}` : ip;
+  }
+  if (forwarded.xForwardedProto && h["x-forwarded-proto"] === undefined)
+    h["x-forwarded-proto"] = proto;
+  if (forwarded.xForwardedHost && h["x-forwarded-host"] === undefined)
+    h["x-forwarded-host"] = h.host ?? "";
+  if (forwarded.rfc7239) {
+    const fwd = `for=${quoteForwardedFor(ip)};host=${forwardedValue(h.host ?? "")};proto=${proto}`;
+    h.forwarded = h.forwarded ? `${h.forwarded}, ${fwd}` : fwd;
+  }
 }
 
 /** Host header without its port, lower-cased. */

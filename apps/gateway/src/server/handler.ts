@@ -71,6 +71,17 @@ function headerList(h: Record<string, string>): string[] {
   return out;
 }
 
+/**
+ * The RateLimit fields as a flat list with lower-case names (so they replace an upstream's
+ * fields of the same name), or undefined when the route's limiter states no policy.
+ */
+function rateLimitFields(d: RateLimitDecisionLike): string[] | undefined {
+  const h = rateLimitHeaders(d);
+  let out: string[] | undefined;
+  for (const k in h) (out ??= []).push(k.toLowerCase(), h[k]!);
+  return out;
+}
+
 export class RequestHandler {
   inFlight = 0;
   private readonly lastFaultEvent = new Map<string, number>();
@@ -81,7 +92,8 @@ export class RequestHandler {
     this.inFlight++;
     // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
     const clientGone = new LiteAbortController();
-    res.once("close", () => {
+    // A response closes once: a plain listener does without once's wrapper.
+    res.on("close", () => {
       this.inFlight--;
       if (!res.writableFinished) clientGone.abort();
     });
@@ -222,7 +234,7 @@ export class RequestHandler {
     }
     const body: RequestBody = b;
 
-    prepareUpstreamHeaders(req, requestId);
+    prepareUpstreamHeaders(req, requestId, cfg.gateway.forwarded);
 
     const consumer = consumerOf(
       req,
@@ -274,7 +286,7 @@ export class RequestHandler {
       return;
     }
 
-    const rlHeaders = result.rateLimit ? headerList(rateLimitHeaders(result.rateLimit)) : undefined;
+    const rlHeaders = result.rateLimit ? rateLimitFields(result.rateLimit) : undefined;
 
     if (result.type === "response") {
       const resp = result.response;

@@ -670,6 +670,37 @@ export const gatewaySchema = z
       .string()
       .default("x-request-deadline-ms")
       .describe("Header carrying the remaining budget upstream."),
+    forwarded: z
+      .object({
+        xForwardedFor: z
+          .boolean()
+          .default(true)
+          .describe("Append the client address to X-Forwarded-For."),
+        xForwardedProto: z
+          .boolean()
+          .default(true)
+          .describe("Set X-Forwarded-Proto when the client sent none."),
+        xForwardedHost: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Set X-Forwarded-Host when the client sent none. Off by default: Host is passed upstream unchanged.",
+          ),
+        rfc7239: z
+          .boolean()
+          .default(false)
+          .describe("Append an RFC 7239 Forwarded element (for, host, proto)."),
+      })
+      .strict()
+      .default({
+        xForwardedFor: true,
+        xForwardedProto: true,
+        xForwardedHost: false,
+        rfc7239: false,
+      })
+      .describe(
+        "Which forwarding headers are added upstream. Each costs every request a header, so only the two most upstreams read are on by default (as Envoy does).",
+      ),
   })
   .strict();
 
