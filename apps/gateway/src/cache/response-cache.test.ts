@@ -96,6 +96,7 @@ describe("forbidsSharedStore", () => {
       "max-age=60",
       "public, max-age=60",
       "x-no-store-hint, max-age=9",
+      "privateish, no-store-later=1",
     ]) {
       expect(forbidsSharedStore(cc), String(cc)).toBe(false);
     }

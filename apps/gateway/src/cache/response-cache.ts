@@ -174,11 +174,8 @@ export function entryHeaders(e: CacheEntry, extra: readonly string[]): string[] 
  * as the RFC says; http-cache-semantics reads them as written, so `Private` is refused here.
  */
 export function forbidsSharedStore(cacheControl: string | undefined): boolean {
-  if (cacheControl === undefined) return false;
-  for (const part of cacheControl.split(",")) {
-    const eq = part.indexOf("=");
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (name === "no-store" || name === "private") return true;
-  }
-  return false;
+  return cacheControl !== undefined && SHARED_STORE_FORBIDDEN.test(cacheControl);
 }
+
+/** A `no-store` or `private` directive name, with or without an argument. */
+const SHARED_STORE_FORBIDDEN = /(?:^|,)[ \t]*(?:no-store|private)[ \t]*(?:=|,|$)/i;

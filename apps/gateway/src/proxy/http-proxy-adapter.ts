@@ -288,6 +288,7 @@ export interface AdapterOptions {
 }
 
 const noop = () => {};
+const ONCE = { once: true } as const;
 
 export class HttpProxyAdapter {
   private readonly endpoints = new Map<string, Endpoint>();
@@ -406,7 +407,7 @@ export class HttpProxyAdapter {
         settleError(undefined);
         return;
       }
-      signal.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, ONCE);
 
       req.url = opts.path;
       takeCaptured();
@@ -433,7 +434,8 @@ export class HttpProxyAdapter {
           });
         });
       }
-      proxyReq.once("response", (msg: IncomingMessage) => {
+      // A ClientRequest emits these once each, so plain listeners do (without once's wrapper).
+      proxyReq.on("response", (msg: IncomingMessage) => {
         // A listener must exist before the stream can fail, or the error would be unhandled.
         msg.on("error", noop);
         const status = msg.statusCode ?? 502;
@@ -457,7 +459,7 @@ export class HttpProxyAdapter {
           response: new UpstreamResponse(status, msg, proxyReq),
         });
       });
-      proxyReq.once("close", () => {
+      proxyReq.on("close", () => {
         if (!settled) settleError(failure ?? "ECONNRESET");
       });
     });
