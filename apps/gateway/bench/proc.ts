@@ -1,6 +1,7 @@
 /** Process helpers for the benchmarks: children that announce "READY <port> <pid>", CPU and RSS from /proc, wrk. */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { dirname, join } from "node:path";
@@ -140,11 +141,18 @@ function toMs(v: string): number {
 
 export function wrk(
   url: string,
-  opts: { connections: number; seconds: number; threads?: number },
+  opts: { connections: number; seconds: number; threads?: number; script?: string },
 ): WrkResult {
   const out = execFileSync(
     "wrk",
-    [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", url],
+    [
+      `-t${opts.threads ?? 1}`,
+      `-c${opts.connections}`,
+      `-d${opts.seconds}s`,
+      "--latency",
+      ...(opts.script ? ["-s", opts.script] : []),
+      url,
+    ],
     { encoding: "utf8", timeout: (opts.seconds + 30) * 1000 },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
@@ -155,6 +163,55 @@ export function wrk(
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   return { rps, requests, errors, p50Ms: p50, p99Ms: p99 };
+}
+
+/**
+ * wrk held near `rate` requests/s: each of `connections` connections waits between a response
+ * and its next request (wrk's `delay()` hook), so the server sees a steady paced load instead
+ * of wrk's usual flood, and latency is measured per request without the client queueing.
+ */
+export function wrkPaced(
+  url: string,
+  opts: { rate: number; seconds: number; connections?: number },
+): WrkResult & { delayMs: number } {
+  const connections = opts.connections ?? 20;
+  const delayMs = Math.max(1, Math.round((connections * 1000) / opts.rate));
+  const dir = mkdtempSync(join(tmpdir(), "rg-bench-wrk-"));
+  const script = join(dir, "paced.lua");
+  writeFileSync(script, `function delay()\n  return ${delayMs}\nend\n`);
+  try {
+    return { ...wrk(url, { connections, seconds: opts.seconds, script }), delayMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The load generator and the native reference, from Debian's packages. Installed here when
+ * missing and this process may (root): CI machines start without them.
+ */
+export function ensureTools(): void {
+  const missing = ["wrk", "nginx"].filter((c) => !hasCommand(c));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.log(`missing ${missing.join(", ")} and not root: not installing`);
+    return;
+  }
+  console.log(`installing ${missing.join(", ")} from Debian's packages…`);
+  try {
+    execFileSync("apt-get", ["install", "-y", "-qq", ...missing], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeout: 300_000,
+    });
+  } catch {
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore", timeout: 300_000 });
+    execFileSync("apt-get", ["install", "-y", "-qq", ...missing], {
+      stdio: "ignore",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      timeout: 300_000,
+    });
+  }
 }
 
 export function median(xs: number[]): number {

@@ -2,9 +2,12 @@
  * Proxy throughput and added latency on loopback. Candidates, each in its own process:
  * this gateway (every policy on, telemetry to SQLite), a bare http-proxy forwarder with a
  * keep-alive agent, @fastify/http-proxy, and nginx as a native reference when installed.
- * Load comes from wrk; candidates are interleaved A B C D, A B C D… for several short rounds
+ * Load comes from wrk; candidates are interleaved A B C D, D C B A… for several short rounds
  * and each round's ratios are taken before the median, since absolute req/s drifts on a
- * shared machine. Prints a table and, last, one JSON line.
+ * shared machine. Added latency is then measured at half the gateway's max rate, with wrk
+ * paced to that rate, against the upstream directly and through the gateway. wrk and nginx
+ * are installed from Debian's packages when missing and the bench runs as root. Prints a
+ * table and, last, one JSON line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -13,17 +16,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   cpuMicros,
+  ensureTools,
   hasCommand,
   median,
   rssMb,
   startChild,
   stopProcess,
   wrk,
+  wrkPaced,
   type Child,
 } from "./proc";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4);
 
@@ -105,64 +110,8 @@ function asCandidate(name: Candidate["name"], c: Child): Candidate {
   return { name, port: c.port, pid: c.pid, stop: c.stop };
 }
 
-/** Open-loop client at a fixed rate; returns latency percentiles in ms. Bounded in time. */
-async function fixedRate(
-  port: number,
-  rps: number,
-  seconds: number,
-): Promise<{ p50: number; p99: number; n: number; errors: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const lat: number[] = [];
-  let errors = 0;
-  const perTick = rps / 1000;
-  let owed = 0;
-  const end = Date.now() + seconds * 1000;
-  const pending = new Set<Promise<void>>();
-  const fire = () => {
-    const t0 = performance.now();
-    const p = new Promise<void>((resolve) => {
-      const req = http.get({ host: "127.0.0.1", port, path: "/api/bench", agent }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 200) lat.push(performance.now() - t0);
-          else errors++;
-          resolve();
-        });
-      });
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-    });
-    pending.add(p);
-    void p.then(() => pending.delete(p));
-  };
-  await new Promise<void>((resolve) => {
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      owed += perTick * (now - last);
-      last = now;
-      while (owed >= 1) {
-        owed--;
-        fire();
-      }
-      if (Date.now() >= end) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  await Promise.all(pending);
-  agent.destroy();
-  // Drop the first 10% as warm-up.
-  const kept = lat.slice(Math.floor(lat.length / 10)).sort((a, b) => a - b);
-  const q = (p: number) =>
-    kept[Math.min(kept.length - 1, Math.floor((p / 100) * kept.length))] ?? NaN;
-  return { p50: q(50), p99: q(99), n: kept.length, errors };
-}
-
 async function main(): Promise<void> {
+  ensureTools();
   const upstream = await startChild("children/upstream.ts", []);
   const target = `http://127.0.0.1:${upstream.port}`;
   const candidates: Candidate[] = [];
@@ -184,9 +133,11 @@ async function main(): Promise<void> {
     const cpu: Record<string, number[]> = {};
     const ratioHttpProxy: number[] = [];
     const ratioFastify: number[] = [];
+    const cpuRatio: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const roundRps: Record<string, number> = {};
-      for (const c of candidates) {
+      // Alternate the order so no candidate always runs right after the same neighbour.
+      for (const c of round % 2 === 0 ? candidates : [...candidates].reverse()) {
         const before = cpuMicros(c.pid);
         const r = wrk(`http://127.0.0.1:${c.port}/api/bench`, {
           connections: CONNECTIONS,
@@ -199,6 +150,8 @@ async function main(): Promise<void> {
         (cpu[c.name] ??= []).push(r.requests > 0 ? used / r.requests : NaN);
       }
       ratioHttpProxy.push(roundRps.gateway! / roundRps.httpProxy!);
+      // CPU per request, http-proxy's over the gateway's: above 1 when the gateway spends less.
+      cpuRatio.push(cpu.httpProxy!.at(-1)! / cpu.gateway!.at(-1)!);
       ratioFastify.push(roundRps.gateway! / roundRps.fastifyProxy!);
       console.log(
         `round ${round + 1}: ` +
@@ -213,38 +166,51 @@ async function main(): Promise<void> {
       );
     }
 
-    // Added latency over direct at half of the gateway's max load.
+    // Added latency over direct at half of the gateway's max load: wrk paced to that rate
+    // against the upstream directly and through the gateway, alternately, median of 3.
     const gatewayRps = median(rps.gateway!);
-    const rate = Math.max(100, Math.min(5000, Math.round(gatewayRps / 2)));
+    const rate = Math.max(100, Math.round(gatewayRps / 2));
     const gw = candidates.find((c) => c.name === "gateway")!;
-    const direct = await fixedRate(upstream.port, rate, LATENCY_SECONDS);
-    const viaGw = await fixedRate(gw.port, rate, LATENCY_SECONDS);
-    const halfP50 = viaGw.p50 - direct.p50;
-    const halfP99 = viaGw.p99 - direct.p99;
+    const half = { direct: [] as number[][], added: [[], []] as number[][], rate: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      const d = wrkPaced(`http://127.0.0.1:${upstream.port}/api/bench`, {
+        rate,
+        seconds: LATENCY_SECONDS,
+      });
+      const g = wrkPaced(`http://127.0.0.1:${gw.port}/api/bench`, {
+        rate,
+        seconds: LATENCY_SECONDS,
+      });
+      if (g.errors > 0) console.log(`  gateway: ${g.errors} errors in the paced run`);
+      half.direct.push([d.p50Ms, d.p99Ms]);
+      half.added[0]!.push(g.p50Ms - d.p50Ms);
+      half.added[1]!.push(g.p99Ms - d.p99Ms);
+      half.rate.push(g.rps);
+    }
+    const addedP50 = median(half.added[0]!);
+    const addedP99 = median(half.added[1]!);
     console.log(
-      `\nlatency at ${rate} req/s (Node client, open loop): direct p50 ${direct.p50.toFixed(3)} ms p99 ${direct.p99.toFixed(3)} ms; ` +
-        `via gateway p50 ${viaGw.p50.toFixed(3)} ms p99 ${viaGw.p99.toFixed(3)} ms (errors ${viaGw.errors})`,
+      `\nadded latency at half load (${Math.round(median(half.rate))} of ${Math.round(gatewayRps)} req/s, wrk paced, median of 3): ` +
+        `p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms ` +
+        `(direct p50 ${median(half.direct.map((x) => x[0]!)).toFixed(3)} ms, p99 ${median(half.direct.map((x) => x[1]!)).toFixed(3)} ms)`,
     );
-    // The same with wrk on one connection: no client-side queueing, so on a busy machine
-    // this is the steadier figure of what the hop itself adds.
-    const w1direct: number[] = [];
-    const w1gw: number[][] = [[], []];
+    // The same on one connection, one request at a time: what the hop adds with no load.
+    const one: number[][] = [[], []];
     for (let i = 0; i < 3; i++) {
       const d = wrk(`http://127.0.0.1:${upstream.port}/api/bench`, { connections: 1, seconds: 2 });
       const g = wrk(`http://127.0.0.1:${gw.port}/api/bench`, { connections: 1, seconds: 2 });
-      w1direct.push(d.p50Ms);
-      w1gw[0]!.push(g.p50Ms - d.p50Ms);
-      w1gw[1]!.push(g.p99Ms - d.p99Ms);
+      one[0]!.push(g.p50Ms - d.p50Ms);
+      one[1]!.push(g.p99Ms - d.p99Ms);
     }
-    const addedP50 = median(w1gw[0]!);
-    const addedP99 = median(w1gw[1]!);
+    const oneP50 = median(one[0]!);
+    const oneP99 = median(one[1]!);
     console.log(
-      `added latency, wrk 1 connection (median of 3): p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms (direct p50 ${median(w1direct).toFixed(3)} ms)`,
+      `added latency, one connection (median of 3): p50 ${oneP50.toFixed(3)} ms, p99 ${oneP99.toFixed(3)} ms`,
     );
     const gatewayRss = rssMb(gw.pid);
     console.log(`gateway RSS ${gatewayRss.toFixed(1)} MB`);
     console.log(
-      `targets: ratioVsHttpProxy ≥ 1.0, ratioVsFastify ≥ 1.0, added p50 ≤ 0.3 ms, p99 ≤ 1 ms, RSS ≤ 150 MB`,
+      `targets: ratioVsHttpProxy ≥ 1.0, ratioVsFastify ≥ 1.0, added at half load p50 ≤ 0.3 ms, p99 ≤ 1 ms, RSS ≤ 150 MB`,
     );
     const round3 = (x: number) => Math.round(x * 1000) / 1000;
     console.log(
@@ -257,9 +223,11 @@ async function main(): Promise<void> {
         ratioVsFastify: round3(median(ratioFastify)),
         addedP50Ms: round3(addedP50),
         addedP99Ms: round3(addedP99),
-        addedP50HalfLoadMs: round3(halfP50),
-        addedP99HalfLoadMs: round3(halfP99),
+        halfLoadRps: Math.round(median(half.rate)),
+        addedP50OneConnectionMs: round3(oneP50),
+        addedP99OneConnectionMs: round3(oneP99),
         gatewayRssMb: Math.round(gatewayRss * 10) / 10,
+        cpuRatioVsHttpProxy: round3(median(cpuRatio)),
         gatewayCpuUsPerReq: round3(median(cpu.gateway!)),
         httpProxyCpuUsPerReq: round3(median(cpu.httpProxy!)),
         fastifyCpuUsPerReq: round3(median(cpu.fastifyProxy!)),
