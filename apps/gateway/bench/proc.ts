@@ -166,21 +166,25 @@ export function wrk(
 }
 
 /**
- * wrk held near `rate` requests/s: each of `connections` connections waits between a response
- * and its next request (wrk's `delay()` hook), so the server sees a steady paced load instead
- * of wrk's usual flood, and latency is measured per request without the client queueing.
+ * wrk held near `rate` requests/s: each of `connections` connections waits a random,
+ * exponentially distributed time between a response and its next request (wrk's `delay()`
+ * hook), so arrivals are close to Poisson instead of wrk's usual flood or synchronised bursts,
+ * and latency is measured per request without client-side queueing.
  */
 export function wrkPaced(
   url: string,
   opts: { rate: number; seconds: number; connections?: number },
-): WrkResult & { delayMs: number } {
-  const connections = opts.connections ?? 20;
-  const delayMs = Math.max(1, Math.round((connections * 1000) / opts.rate));
+): WrkResult & { meanDelayMs: number } {
+  const connections = opts.connections ?? 40;
+  const meanDelayMs = (connections * 1000) / opts.rate;
   const dir = mkdtempSync(join(tmpdir(), "rg-bench-wrk-"));
   const script = join(dir, "paced.lua");
-  writeFileSync(script, `function delay()\n  return ${delayMs}\nend\n`);
+  writeFileSync(
+    script,
+    `math.randomseed(os.time())\nfunction delay()\n  return -math.log(1 - math.random()) * ${meanDelayMs}\nend\n`,
+  );
   try {
-    return { ...wrk(url, { connections, seconds: opts.seconds, script }), delayMs };
+    return { ...wrk(url, { connections, seconds: opts.seconds, script }), meanDelayMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

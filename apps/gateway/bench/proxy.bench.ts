@@ -171,7 +171,13 @@ async function main(): Promise<void> {
     const gatewayRps = median(rps.gateway!);
     const rate = Math.max(100, Math.round(gatewayRps / 2));
     const gw = candidates.find((c) => c.name === "gateway")!;
-    const half = { direct: [] as number[][], added: [[], []] as number[][], rate: [] as number[] };
+    const hp = candidates.find((c) => c.name === "httpProxy")!;
+    const half = {
+      direct: [] as number[][],
+      added: [[], []] as number[][],
+      addedHttpProxy: [[], []] as number[][],
+      rate: [] as number[],
+    };
     for (let i = 0; i < 3; i++) {
       const d = wrkPaced(`http://127.0.0.1:${upstream.port}/api/bench`, {
         rate,
@@ -181,10 +187,17 @@ async function main(): Promise<void> {
         rate,
         seconds: LATENCY_SECONDS,
       });
+      // The bare forwarder at the same rate: what any Node proxy adds on this machine.
+      const h = wrkPaced(`http://127.0.0.1:${hp.port}/api/bench`, {
+        rate,
+        seconds: LATENCY_SECONDS,
+      });
       if (g.errors > 0) console.log(`  gateway: ${g.errors} errors in the paced run`);
       half.direct.push([d.p50Ms, d.p99Ms]);
       half.added[0]!.push(g.p50Ms - d.p50Ms);
       half.added[1]!.push(g.p99Ms - d.p99Ms);
+      half.addedHttpProxy[0]!.push(h.p50Ms - d.p50Ms);
+      half.addedHttpProxy[1]!.push(h.p99Ms - d.p99Ms);
       half.rate.push(g.rps);
     }
     const addedP50 = median(half.added[0]!);
@@ -192,7 +205,8 @@ async function main(): Promise<void> {
     console.log(
       `\nadded latency at half load (${Math.round(median(half.rate))} of ${Math.round(gatewayRps)} req/s, wrk paced, median of 3): ` +
         `p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms ` +
-        `(direct p50 ${median(half.direct.map((x) => x[0]!)).toFixed(3)} ms, p99 ${median(half.direct.map((x) => x[1]!)).toFixed(3)} ms)`,
+        `(direct p50 ${median(half.direct.map((x) => x[0]!)).toFixed(3)} ms, p99 ${median(half.direct.map((x) => x[1]!)).toFixed(3)} ms); ` +
+        `bare http-proxy at the same rate adds p50 ${median(half.addedHttpProxy[0]!).toFixed(3)} ms, p99 ${median(half.addedHttpProxy[1]!).toFixed(3)} ms`,
     );
     // The same on one connection, one request at a time: what the hop adds with no load.
     const one: number[][] = [[], []];
@@ -224,6 +238,8 @@ async function main(): Promise<void> {
         addedP50Ms: round3(addedP50),
         addedP99Ms: round3(addedP99),
         halfLoadRps: Math.round(median(half.rate)),
+        httpProxyAddedP50Ms: round3(median(half.addedHttpProxy[0]!)),
+        httpProxyAddedP99Ms: round3(median(half.addedHttpProxy[1]!)),
         addedP50OneConnectionMs: round3(oneP50),
         addedP99OneConnectionMs: round3(oneP99),
         gatewayRssMb: Math.round(gatewayRss * 10) / 10,
