@@ -5,7 +5,12 @@
  * metrics, updated on rarer paths (rejections, cache use, events, the 1 s snapshot).
  */
 import { Counter, Gauge, Registry } from "prom-client";
-import type { InstanceSnapshot, OutcomeKind, ResilienceEvent } from "@rg/core";
+import {
+  OUTCOME_KINDS,
+  type InstanceSnapshot,
+  type OutcomeKind,
+  type ResilienceEvent,
+} from "@rg/core";
 
 const BREAKER_STATE_VALUE: Record<string, number> = {
   closed: 0,
@@ -18,17 +23,7 @@ const BREAKER_STATE_VALUE: Record<string, number> = {
 
 export type RequestResult = OutcomeKind | "rejected" | "fallback" | "cache_hit";
 
-const RESULTS: readonly RequestResult[] = [
-  "success",
-  "http_5xx",
-  "connect_error",
-  "timeout",
-  "rate_limited",
-  "client_error",
-  "rejected",
-  "fallback",
-  "cache_hit",
-];
+const RESULTS: readonly RequestResult[] = [...OUTCOME_KINDS, "rejected", "fallback", "cache_hit"];
 const RESULT_INDEX = Object.fromEntries(RESULTS.map((r, i) => [r, i])) as Record<
   RequestResult,
   number

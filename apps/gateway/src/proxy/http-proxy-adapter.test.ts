@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from "no
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { LiteAbortController, systemClock } from "@rg/core";
+import { request } from "../../test/harness";
 import { stripHopByHop } from "../request/headers";
 import { HttpProxyAdapter, POOL_IDLE_MS, type UpstreamResponse } from "./http-proxy-adapter";
 
@@ -97,27 +98,6 @@ async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[]) {
   return `http://127.0.0.1:${await listen(server)}`;
 }
 
-function get(
-  url: string,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        res.on("error", reject);
-      })
-      .on("error", reject);
-  });
-}
-
 function adapter(): HttpProxyAdapter {
   const a = new HttpProxyAdapter({ clock: systemClock });
   adapters.push(a);
@@ -129,7 +109,7 @@ describe("HttpProxyAdapter", () => {
     const up = await upstream((_req, res) => res.end("ok"));
     const a = adapter();
     const url = await front(a, up.url, []);
-    for (let i = 0; i < 5; i++) expect((await get(`${url}/x`)).body.toString()).toBe("ok");
+    for (let i = 0; i < 5; i++) expect((await request(`${url}/x`)).body).toBe("ok");
     expect(up.connections).toBe(1);
     expect(a.socketCount()).toBe(1);
   });
@@ -138,14 +118,14 @@ describe("HttpProxyAdapter", () => {
     const up = await upstream((_req, res) => res.end("ok"));
     const a = adapter();
     const url = await front(a, up.url, []);
-    expect((await get(`${url}/x`)).status).toBe(200);
+    expect((await request(`${url}/x`)).status).toBe(200);
     // The upstream drops its idle keep-alive connection.
     const [sock] = [...up.open];
     const closed = new Promise((r) => sock!.once("close", r));
     sock!.destroy();
     await closed;
     await expect.poll(() => a.socketCount()).toBe(0);
-    expect((await get(`${url}/y`)).body.toString()).toBe("ok");
+    expect((await request(`${url}/y`)).body).toBe("ok");
     expect(up.connections).toBe(2);
   });
 
@@ -153,13 +133,13 @@ describe("HttpProxyAdapter", () => {
     const up = await upstream((_req, res) => res.end("ok"));
     const a = adapter();
     const url = await front(a, up.url, []);
-    expect((await get(`${url}/x`)).status).toBe(200);
+    expect((await request(`${url}/x`)).status).toBe(200);
     a.closeIdle(Date.now() + POOL_IDLE_MS - 1000);
     expect(a.socketCount()).toBe(1);
     a.closeIdle(Date.now() + POOL_IDLE_MS);
     await expect.poll(() => up.open.size).toBe(0);
     expect(a.socketCount()).toBe(0);
-    expect((await get(`${url}/x`)).body.toString()).toBe("ok");
+    expect((await request(`${url}/x`)).body).toBe("ok");
   });
 
   it("writes a small answer whole, with the upstream's bytes and the gateway's fields", async () => {
@@ -174,8 +154,8 @@ describe("HttpProxyAdapter", () => {
     });
     const sent: Sent[] = [];
     const url = await front(adapter(), up.url, sent);
-    const r = await get(`${url}/x`);
-    expect(r.body.toString("utf8")).toBe(body);
+    const r = await request(`${url}/x`);
+    expect(r.body).toBe(body);
     expect(r.headers["content-type"]).toBe("application/json; charset=utf-8");
     expect(r.headers["x-request-id"]).toBe("gw-1");
     expect(sent).toEqual([{ chunks: 1, bytes: Buffer.byteLength(body), complete: true }]);
@@ -195,7 +175,7 @@ describe("HttpProxyAdapter", () => {
     });
     const sent: Sent[] = [];
     const url = await front(adapter(), up.url, sent);
-    const r = await get(`${url}/big`);
+    const r = await request(`${url}/big`);
     expect(r.body.length).toBe(part.length * 4);
     expect(sent[0]!.complete).toBe(true);
     expect(sent[0]!.bytes).toBe(part.length * 4);
@@ -209,16 +189,8 @@ describe("HttpProxyAdapter", () => {
     });
     const sent: Sent[] = [];
     const url = await front(adapter(), up.url, sent);
-    expect((await get(`${url}/none`)).status).toBe(204);
-    const head = await new Promise<number>((resolve, reject) =>
-      http
-        .request(`${url}/h`, { method: "HEAD", agent: false }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        })
-        .on("error", reject)
-        .end(),
-    );
+    expect((await request(`${url}/none`)).status).toBe(204);
+    const head = (await request(`${url}/h`, { method: "HEAD" })).status;
     expect(head).toBe(200);
     expect(sent.map((s) => [s.chunks, s.complete])).toEqual([
       [0, true],
