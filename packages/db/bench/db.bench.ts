@@ -78,18 +78,20 @@ async function benchEvents(store: Store): Promise<{
   };
 }
 
+/** Median of five timed calls of `fn`, in ms. */
+function time(fn: () => unknown): number {
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    fn();
+    xs.push(performance.now() - t);
+  }
+  return round(quantile(xs, 0.5));
+}
+
 /** Event reads on the writer bench's store (median of 5, ms). */
 function benchEventReads(store: Store) {
   const now = Date.now();
-  const time = (fn: () => unknown) => {
-    const xs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      fn();
-      xs.push(performance.now() - t);
-    }
-    return round(quantile(xs, 0.5));
-  };
   const types = ["breaker.transition"];
   return {
     newest200Ms: time(() => queryEvents(store, { limit: 200 })),
@@ -160,15 +162,6 @@ function benchQueries(store: Store) {
   const t0 = performance.now();
   const rows = seedMinuteRollups(store, { from, days: 30, upstreams: 20 });
   const seedMs = performance.now() - t0;
-  const time = (fn: () => unknown) => {
-    const xs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      fn();
-      xs.push(performance.now() - t);
-    }
-    return round(quantile(xs, 0.5));
-  };
   return {
     rows,
     seedMs: Math.round(seedMs),
