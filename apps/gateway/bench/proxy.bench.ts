@@ -4,8 +4,9 @@
  * keep-alive agent, @fastify/http-proxy, and nginx as a native reference when installed.
  * Load comes from wrk; candidates are interleaved A B C D, D C B A… for several short rounds
  * and each round's ratios are taken before the median, since absolute req/s drifts on a
- * shared machine. Added latency is then measured at half the gateway's max rate, with wrk
- * paced to that rate, against the upstream directly and through the gateway. wrk and nginx
+ * shared machine. Added latency is then measured at half and at a tenth of the gateway's max
+ * rate, with wrk paced to that rate, against the upstream directly and through the gateway,
+ * the bare forwarder and nginx, with each one's CPU per request. wrk and nginx
  * are installed from Debian's packages when missing and the bench runs as root. Prints a
  * table and, last, one JSON line.
  */
@@ -30,7 +31,7 @@ import {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 3);
 
 interface Candidate {
   name: "gateway" | "httpProxy" | "fastifyProxy" | "nginx" | "direct";
@@ -167,47 +168,77 @@ async function main(): Promise<void> {
     }
 
     // Added latency over direct at half of the gateway's max load: wrk paced to that rate
-    // against the upstream directly and through the gateway, alternately, median of 3.
+    // against the upstream directly and through each proxy, alternately, median of 3. The same
+    // at a tenth of the load shows whether the added time is queueing (it would shrink) or the
+    // cost of the hop itself; CPU per request at each rate shows what one request costs when
+    // the processes sleep between requests.
     const gatewayRps = median(rps.gateway!);
-    const rate = Math.max(100, Math.round(gatewayRps / 2));
     const gw = candidates.find((c) => c.name === "gateway")!;
     const hp = candidates.find((c) => c.name === "httpProxy")!;
-    const half = {
-      direct: [] as number[][],
-      added: [[], []] as number[][],
-      addedHttpProxy: [[], []] as number[][],
-      rate: [] as number[],
+    const ng = candidates.find((c) => c.name === "nginx");
+    const paced = [gw, hp, ...(ng ? [ng] : [])];
+    const pacedAt = (rate: number) => {
+      const out: Record<string, { p50: number[]; p99: number[]; cpu: number[] }> = {};
+      const direct = { p50: [] as number[], p99: [] as number[], rps: [] as number[] };
+      for (let i = 0; i < 3; i++) {
+        const d = wrkPaced(`http://127.0.0.1:${upstream.port}/api/bench`, {
+          rate,
+          seconds: LATENCY_SECONDS,
+        });
+        direct.p50.push(d.p50Ms);
+        direct.p99.push(d.p99Ms);
+        for (const c of i % 2 === 0 ? paced : [...paced].reverse()) {
+          const before = cpuMicros(c.pid);
+          const r = wrkPaced(`http://127.0.0.1:${c.port}/api/bench`, {
+            rate,
+            seconds: LATENCY_SECONDS,
+          });
+          const used = cpuMicros(c.pid) - before;
+          if (r.errors > 0) console.log(`  ${c.name}: ${r.errors} errors in the paced run`);
+          const o = (out[c.name] ??= { p50: [], p99: [], cpu: [] });
+          o.p50.push(r.p50Ms - d.p50Ms);
+          o.p99.push(r.p99Ms - d.p99Ms);
+          o.cpu.push(r.requests > 0 ? used / r.requests : NaN);
+          if (c === gw) direct.rps.push(r.rps);
+        }
+      }
+      const fig = (name: string) => ({
+        p50: median(out[name]!.p50),
+        p99: median(out[name]!.p99),
+        cpu: median(out[name]!.cpu),
+      });
+      return {
+        rps: median(direct.rps),
+        direct: { p50: median(direct.p50), p99: median(direct.p99) },
+        gateway: fig("gateway"),
+        httpProxy: fig("httpProxy"),
+        nginx: ng ? fig("nginx") : undefined,
+      };
     };
-    for (let i = 0; i < 3; i++) {
-      const d = wrkPaced(`http://127.0.0.1:${upstream.port}/api/bench`, {
-        rate,
-        seconds: LATENCY_SECONDS,
-      });
-      const g = wrkPaced(`http://127.0.0.1:${gw.port}/api/bench`, {
-        rate,
-        seconds: LATENCY_SECONDS,
-      });
-      // The bare forwarder at the same rate: what any Node proxy adds on this machine.
-      const h = wrkPaced(`http://127.0.0.1:${hp.port}/api/bench`, {
-        rate,
-        seconds: LATENCY_SECONDS,
-      });
-      if (g.errors > 0) console.log(`  gateway: ${g.errors} errors in the paced run`);
-      half.direct.push([d.p50Ms, d.p99Ms]);
-      half.added[0]!.push(g.p50Ms - d.p50Ms);
-      half.added[1]!.push(g.p99Ms - d.p99Ms);
-      half.addedHttpProxy[0]!.push(h.p50Ms - d.p50Ms);
-      half.addedHttpProxy[1]!.push(h.p99Ms - d.p99Ms);
-      half.rate.push(g.rps);
+    const half = pacedAt(Math.max(100, Math.round(gatewayRps / 2)));
+    const tenth = pacedAt(Math.max(50, Math.round(gatewayRps / 10)));
+    const ms = (x: number) => `${x.toFixed(3)} ms`;
+    for (const [label, r] of [
+      ["half load", half],
+      ["a tenth of the load", tenth],
+    ] as const) {
+      console.log(
+        `\nadded latency at ${label} (${Math.round(r.rps)} of ${Math.round(gatewayRps)} req/s, wrk paced, median of 3; ` +
+          `direct p50 ${ms(r.direct.p50)}, p99 ${ms(r.direct.p99)}):`,
+      );
+      for (const [name, f] of [
+        ["gateway", r.gateway],
+        ["httpProxy", r.httpProxy],
+        ["nginx", r.nginx],
+      ] as const) {
+        if (f)
+          console.log(
+            `  ${name.padEnd(10)} p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, CPU ${f.cpu.toFixed(1)} µs/request`,
+          );
+      }
     }
-    const addedP50 = median(half.added[0]!);
-    const addedP99 = median(half.added[1]!);
-    console.log(
-      `\nadded latency at half load (${Math.round(median(half.rate))} of ${Math.round(gatewayRps)} req/s, wrk paced, median of 3): ` +
-        `p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms ` +
-        `(direct p50 ${median(half.direct.map((x) => x[0]!)).toFixed(3)} ms, p99 ${median(half.direct.map((x) => x[1]!)).toFixed(3)} ms); ` +
-        `bare http-proxy at the same rate adds p50 ${median(half.addedHttpProxy[0]!).toFixed(3)} ms, p99 ${median(half.addedHttpProxy[1]!).toFixed(3)} ms`,
-    );
+    const addedP50 = half.gateway.p50;
+    const addedP99 = half.gateway.p99;
     // The same on one connection, one request at a time: what the hop adds with no load.
     const one: number[][] = [[], []];
     for (let i = 0; i < 3; i++) {
@@ -237,9 +268,19 @@ async function main(): Promise<void> {
         ratioVsFastify: round3(median(ratioFastify)),
         addedP50Ms: round3(addedP50),
         addedP99Ms: round3(addedP99),
-        halfLoadRps: Math.round(median(half.rate)),
-        httpProxyAddedP50Ms: round3(median(half.addedHttpProxy[0]!)),
-        httpProxyAddedP99Ms: round3(median(half.addedHttpProxy[1]!)),
+        halfLoadRps: Math.round(half.rps),
+        httpProxyAddedP50Ms: round3(half.httpProxy.p50),
+        httpProxyAddedP99Ms: round3(half.httpProxy.p99),
+        nginxAddedP50Ms: half.nginx ? round3(half.nginx.p50) : null,
+        nginxAddedP99Ms: half.nginx ? round3(half.nginx.p99) : null,
+        gatewayCpuUsPerReqAtHalfLoad: round3(half.gateway.cpu),
+        httpProxyCpuUsPerReqAtHalfLoad: round3(half.httpProxy.cpu),
+        tenthLoadRps: Math.round(tenth.rps),
+        addedP50AtTenthMs: round3(tenth.gateway.p50),
+        addedP99AtTenthMs: round3(tenth.gateway.p99),
+        httpProxyAddedP50AtTenthMs: round3(tenth.httpProxy.p50),
+        nginxAddedP50AtTenthMs: tenth.nginx ? round3(tenth.nginx.p50) : null,
+        gatewayCpuUsPerReqAtTenth: round3(tenth.gateway.cpu),
         addedP50OneConnectionMs: round3(oneP50),
         addedP99OneConnectionMs: round3(oneP99),
         gatewayRssMb: Math.round(gatewayRss * 10) / 10,
