@@ -58,6 +58,11 @@ export interface StartGatewayOptions {
   random?: Random;
   controlPollMs?: number;
   telemetryIntervalMs?: number;
+  /**
+   * Write telemetry to the store from a writer thread (default), so no SQLite transaction or
+   * lock wait ever runs on the event loop that serves traffic; false writes in-thread.
+   */
+  writerThread?: boolean;
 }
 
 export interface Gateway {
@@ -122,7 +127,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
         { issues: eff.issues },
         "stored overrides are invalid; serving the bootstrap config",
       );
-    writer = createEventWriter(store, { instanceId });
+    writer = createEventWriter(store, { instanceId, thread: opts.writerThread ?? true });
   }
 
   const bus = new EventBus();

@@ -166,9 +166,9 @@ describe("admin", () => {
 });
 
 describe("store failures and shutdown", () => {
-  it("keeps serving when the store breaks, counting dropped telemetry", async () => {
+  it("keeps serving when the store breaks, counting dropped telemetry (in-thread writer)", async () => {
     const store = openStore(join(dir, "broken.db"));
-    const g = await gatewayFor(config, { store, instanceId: "gw-broken" });
+    const g = await gatewayFor(config, { store, instanceId: "gw-broken", writerThread: false });
     try {
       expect((await request(`${g.url}/api/x`)).status).toBe(200);
       // Every write now fails (SQLITE_READONLY), as with a broken disk.
@@ -186,6 +186,39 @@ describe("store failures and shutdown", () => {
       );
       expect((await request(`${g.url}/api/x`)).status).toBe(200);
     } finally {
+      await g.close();
+    }
+  });
+
+  it("keeps serving while its writer thread cannot write, counting dropped telemetry", async () => {
+    // The writer thread waits for a lock at most the store's busy timeout, here 100 ms.
+    const store = openStore(join(dir, "locked.db"), { busyTimeoutMs: 100 });
+    const g = await gatewayFor(config, { store, instanceId: "gw-locked" });
+    const other = openStore(join(dir, "locked.db"));
+    try {
+      expect((await request(`${g.url}/api/x`)).status).toBe(200);
+      await until(() => g.snapshot().telemetry.written > 0 || g.snapshot().telemetry.queued === 0);
+      // Another process holds the write lock for as long as this test runs.
+      other.sqlite.exec("BEGIN IMMEDIATE");
+      for (let i = 0; i < 20; i++) expect((await request(`${g.url}/api/x`)).status).toBe(200);
+      await until(
+        () => {
+          g.tick();
+          // This second's SLI buckets could not be written: dropped and counted.
+          return (g.snapshot().telemetry.dropped.sli ?? 0) > 0;
+        },
+        4000,
+        200,
+      );
+      expect(g.snapshot().telemetry).toMatchObject({
+        mode: "thread",
+        healthy: false,
+        lastError: expect.stringMatching(/SQLITE_BUSY/),
+      });
+      expect((await request(`${g.url}/api/x`)).status).toBe(200);
+    } finally {
+      if (other.sqlite.inTransaction) other.sqlite.exec("ROLLBACK");
+      other.close();
       await g.close();
     }
   });

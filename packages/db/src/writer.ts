@@ -5,14 +5,19 @@
  * slow, locked, full or broken the batch is dropped and counted by reason, and flushing backs
  * off until the store recovers: the queues never grow past their capacity and nothing throws
  * into the caller.
+ *
+ * With `thread: true` the transactions run on a writer thread with its own connection
+ * (writer-thread.ts): the event loop only hands each batch over, so neither a flush nor a lock
+ * held by another process ever stalls it. Should the thread fail, the writer carries on
+ * in-thread on the caller's connection.
  */
+import { createRequire } from "node:module";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
-import { insertEvents } from "./events";
-import { runMaintenance } from "./maintenance";
-import { updateIncidentsFromEvents } from "./incidents";
-import { SNAPSHOT_UPSERT_SQL } from "./live";
-import { bucketParams, prepared, SLI_UPSERT_SQL } from "./sli";
+import { runUpkeep, writeBatch, type FlushBatch, type StoreResult } from "./flush";
 import type { Store } from "./store";
 
 export type DropReason = "queue_full" | "store_error" | "disk_full" | "busy";
@@ -57,6 +62,13 @@ export interface EventWriterOptions {
   retentionIntervalMs?: number;
   /** Also open and extend incidents from flushed events. Default true. */
   incidents?: boolean;
+  /**
+   * Run the SQLite work on a writer thread with its own connection (which then also carries
+   * the WAL checkpoints, inside its commits). Lock waits there use the store's busy timeout
+   * instead of `flushBusyTimeoutMs`, since they no longer cost the caller anything. Default
+   * false.
+   */
+  thread?: boolean;
   onFlush?: (info: FlushInfo) => void;
 }
 
@@ -77,6 +89,10 @@ export interface EventWriterStats {
   maintenanceError?: string;
   /** False while the last flush failed. */
   healthy: boolean;
+  /** Where flushes run: on the writer thread, or on the caller's thread. */
+  mode: "thread" | "in_thread";
+  /** Why the writer thread stopped, when it did and the writer fell back to in-thread. */
+  threadError?: string;
 }
 
 export interface EventWriter {
@@ -84,8 +100,12 @@ export interface EventWriter {
   enqueueSli(buckets: readonly SliBucket[]): void;
   setSnapshot(s: InstanceSnapshot): void;
   stats(): EventWriterStats;
-  /** Flush now, ignoring any back-off. Never throws. */
-  flushNow(): void;
+  /**
+   * Flush everything queued now, ignoring any back-off, stopping at the first failure. Never
+   * throws or rejects. In-thread the work is done before this returns; with a writer thread
+   * the promise settles when it is.
+   */
+  flushNow(): Promise<void>;
   /** Stop the timer and flush what is queued. */
   close(): Promise<void>;
 }
@@ -99,6 +119,38 @@ export function classifyStoreError(e: unknown): Exclude<DropReason, "queue_full"
 
 const noop = () => undefined;
 
+/** The code of a StoreResult for work the writer thread took but never answered. */
+const THREAD_FAILED = "WRITER_THREAD";
+
+/** Where a writer's SQLite work runs. `run` answers synchronously in-thread. */
+interface Sink {
+  flush(b: FlushBatch): StoreResult | Promise<StoreResult>;
+  upkeep(now: number, retention: boolean): StoreResult | Promise<StoreResult>;
+  /** False once nothing can be written any more (the store is closed). */
+  usable(): boolean;
+  close(): Promise<void>;
+}
+
+function inThreadSink(store: Store, flushBusy: number, background: boolean): Sink {
+  const checkpointer = background && store.sqlite.open ? safeStart(store) : undefined;
+  return {
+    flush: (b) => writeBatch(store, b, flushBusy),
+    upkeep: (now, retention) => runUpkeep(store, now, retention, flushBusy),
+    usable: () => store.sqlite.open,
+    close: async () => {
+      await checkpointer?.close();
+    },
+  };
+}
+
+function safeStart(store: Store) {
+  try {
+    return startCheckpointer(store);
+  } catch {
+    return undefined;
+  }
+}
+
 export function createEventWriter(store: Store, opts: EventWriterOptions): EventWriter {
   const capacity = opts.capacity ?? 100_000;
   const sliCapacity = opts.sliCapacity ?? 20_000;
@@ -107,8 +159,8 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   const flushBusy = Math.max(0, Math.floor(opts.flushBusyTimeoutMs ?? 100));
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const trackIncidents = opts.incidents ?? true;
+  const background = opts.backgroundCheckpoint ?? true;
   const onFlush = opts.onFlush ?? noop;
-  const { sqlite } = store;
 
   let queue: ResilienceEvent[] = [];
   let sli: SliBucket[] = [];
@@ -117,6 +169,9 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   let backoffMs = 0;
   let resumeAt = 0;
   let immediate: NodeJS.Immediate | undefined;
+  /** The flush the writer thread is working on; at most one at a time. */
+  let inFlight: Promise<void> | undefined;
+  let upkeepInFlight = false;
 
   const s: EventWriterStats = {
     queued: 0,
@@ -128,10 +183,24 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     flushes: 0,
     failures: 0,
     healthy: true,
+    mode: "in_thread",
   };
 
+  let sink: Sink;
+  if (opts.thread && store.sqlite.open && store.path !== ":memory:" && store.path !== "") {
+    sink = threadSink(store, (reason) => {
+      // The thread is gone: carry on here, on the caller's connection.
+      s.mode = "in_thread";
+      s.threadError = reason;
+      sink = inThreadSink(store, flushBusy, background && !closed);
+    });
+    s.mode = "thread";
+  } else {
+    sink = inThreadSink(store, flushBusy, background);
+  }
+
   function flush(force: boolean): void {
-    if (!sqlite.open) return;
+    if (inFlight || !sink.usable()) return;
     if (!force && Date.now() < resumeAt) return;
     if (queue.length === 0 && sli.length === 0 && snapshot === undefined) return;
     let batch: ResilienceEvent[];
@@ -146,24 +215,37 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     sli = [];
     const snap = snapshot;
     snapshot = undefined;
-    const t0 = performance.now();
-    try {
-      sqlite.pragma(`busy_timeout = ${flushBusy}`);
-      const insS = prepared(store, SLI_UPSERT_SQL);
-      sqlite
-        .transaction(() => {
-          insertEvents(store, opts.instanceId, batch);
-          for (let i = 0; i < buckets.length; i++) insS.run(...bucketParams(buckets[i]!));
-          if (snap)
-            prepared(store, SNAPSHOT_UPSERT_SQL).run(
-              snap.instanceId,
-              snap.at,
-              JSON.stringify(snap),
-            );
-          if (trackIncidents && batch.length > 0)
-            updateIncidentsFromEvents(store, batch, Date.now());
-        })
-        .immediate();
+    const b: FlushBatch = {
+      instanceId: opts.instanceId,
+      events: batch,
+      buckets,
+      snapshot: snap,
+      incidents: trackIncidents,
+    };
+    const used = sink;
+    const result = used.flush(b);
+    if (result instanceof Promise) {
+      inFlight = result.then((r) => {
+        inFlight = undefined;
+        // The thread died with this batch: write it in-thread rather than lose it.
+        if (!r.ok && r.code === THREAD_FAILED && sink !== used && sink.usable()) {
+          const again = sink.flush(b);
+          if (!(again instanceof Promise)) r = again;
+        }
+        settle(r, batch, buckets, snap);
+      });
+    } else {
+      settle(result, batch, buckets, snap);
+    }
+  }
+
+  function settle(
+    r: StoreResult,
+    batch: ResilienceEvent[],
+    buckets: SliBucket[],
+    snap: InstanceSnapshot | undefined,
+  ): void {
+    if (r.ok) {
       s.written += batch.length;
       s.writtenSli += buckets.length;
       s.flushes++;
@@ -176,19 +258,16 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
           events: batch.length,
           buckets: buckets.length,
           snapshot: snap !== undefined,
-          durationMs: performance.now() - t0,
+          durationMs: r.durationMs,
         }),
       );
-    } catch (e) {
-      // better-sqlite3 rolls back its own transaction; SQLite may already have rolled back
-      // (SQLITE_FULL, some IOERRs) — only roll back what is still open.
-      if (sqlite.open && sqlite.inTransaction) safe(() => sqlite.exec("ROLLBACK"));
-      const reason = classifyStoreError(e);
+    } else {
+      const reason = classifyStoreError(r);
       s.dropped[reason] += batch.length;
       s.droppedSli += buckets.length;
       s.failures++;
       s.healthy = false;
-      s.lastError = `${(e as { code?: string }).code ?? "ERROR"}: ${(e as Error).message}`;
+      s.lastError = `${r.code}: ${r.message}`;
       // The newest snapshot is kept for the next attempt; it replaces itself anyway.
       if (snap && snapshot === undefined) snapshot = snap;
       backoffMs = Math.min(maxBackoff, backoffMs === 0 ? interval : backoffMs * 2);
@@ -198,13 +277,11 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
           events: batch.length,
           buckets: buckets.length,
           snapshot: snap !== undefined,
-          durationMs: performance.now() - t0,
+          durationMs: r.durationMs,
           dropped: reason,
           error: s.lastError,
         }),
       );
-    } finally {
-      if (sqlite.open) safe(() => sqlite.pragma(`busy_timeout = ${store.busyTimeoutMs}`));
     }
     // A queue longer than one batch is drained on the next turn of the event loop.
     if (queue.length > 0 && resumeAt === 0 && !closed && immediate === undefined) {
@@ -216,6 +293,18 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     }
   }
 
+  /** Flush until the queue is empty or a flush fails; synchronous when nothing is in flight. */
+  function drain(): Promise<void> | undefined {
+    do {
+      flush(true);
+      if (inFlight)
+        return inFlight.then(() =>
+          queue.length > 0 && resumeAt === 0 && sink.usable() ? drain() : undefined,
+        );
+    } while (queue.length > 0 && resumeAt === 0 && sink.usable());
+    return undefined;
+  }
+
   const timer = setInterval(() => flush(false), interval);
   timer.unref();
   const maintenanceMs = opts.maintenanceIntervalMs ?? 10_000;
@@ -224,24 +313,25 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   const maintenance =
     maintenanceMs > 0
       ? setInterval(() => {
-          if (closed || !sqlite.open) return;
+          if (closed || upkeepInFlight || !sink.usable()) return;
           const now = Date.now();
           const retention = now - lastRetention >= retentionMs;
-          try {
-            sqlite.pragma(`busy_timeout = ${flushBusy}`);
-            runMaintenance(store, { now, retention: retention && { maxBatches: 10 } });
-            if (retention) lastRetention = now;
-            delete s.maintenanceError;
-          } catch (e) {
-            if (sqlite.inTransaction) safe(() => sqlite.exec("ROLLBACK"));
-            s.maintenanceError = `${(e as { code?: string }).code ?? "ERROR"}: ${(e as Error).message}`;
-          } finally {
-            if (sqlite.open) safe(() => sqlite.pragma(`busy_timeout = ${store.busyTimeoutMs}`));
-          }
+          const done = (r: StoreResult) => {
+            upkeepInFlight = false;
+            if (r.ok) {
+              if (retention) lastRetention = now;
+              delete s.maintenanceError;
+            } else {
+              s.maintenanceError = `${r.code}: ${r.message}`;
+            }
+          };
+          upkeepInFlight = true;
+          const r = sink.upkeep(now, retention);
+          if (r instanceof Promise) void r.then(done);
+          else done(r);
         }, maintenanceMs)
       : undefined;
   maintenance?.unref();
-  const checkpointer = (opts.backgroundCheckpoint ?? true) && sqlite.open ? safeStart() : undefined;
 
   return {
     enqueueEvent(e) {
@@ -270,9 +360,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       };
     },
     flushNow() {
-      // Drain every full batch, but stop on the first failure.
-      do flush(true);
-      while (queue.length > 0 && resumeAt === 0 && sqlite.open);
+      return drain() ?? Promise.resolve();
     },
     async close() {
       if (closed) return;
@@ -281,19 +369,10 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       if (maintenance) clearInterval(maintenance);
       if (immediate) clearImmediate(immediate);
       immediate = undefined;
-      do flush(true);
-      while (queue.length > 0 && resumeAt === 0 && sqlite.open);
-      await checkpointer?.close();
+      await drain();
+      await sink.close();
     },
   };
-
-  function safeStart() {
-    try {
-      return startCheckpointer(store);
-    } catch {
-      return undefined;
-    }
-  }
 
   function safe(fn: () => void): void {
     try {
@@ -302,4 +381,113 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       // Reporting must never reach the caller.
     }
   }
+}
+
+/** What the writer thread is started with. */
+export interface WriterThreadData {
+  path: string;
+  busyTimeoutMs: number;
+}
+
+export type ThreadRequest =
+  | { kind: "flush"; seq: number; batch: FlushBatch }
+  | { kind: "upkeep"; seq: number; now: number; retention: boolean }
+  | { kind: "close" };
+
+export type ThreadReply = { kind: "ready" } | { kind: "result"; seq: number; result: StoreResult };
+
+/**
+ * Evaluated as the worker's script (plain CommonJS): loads the writer-thread module, with tsx's
+ * loader registered first when that module is TypeScript source.
+ */
+const BOOTSTRAP = `
+const { workerData } = require("node:worker_threads");
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})().catch((e) => { setImmediate(() => { throw e; }); });
+`;
+
+/** Tests point this at a stand-in thread module to see the writer survive its thread. */
+export const writerThreadModule: { path?: string } = {};
+
+function threadEntry(): { entry: string; tsx?: string } {
+  const here = fileURLToPath(import.meta.url);
+  const entry = writerThreadModule.path ?? join(dirname(here), `writer-thread${extname(here)}`);
+  const ext = extname(entry);
+  if (ext !== ".ts") return { entry: pathToFileURL(entry).href };
+  // The import condition of tsx's ESM API, found from its package.json (require.resolve
+  // would pick the CommonJS build, which cannot register ESM hooks).
+  const pkg = createRequire(here).resolve("tsx/package.json");
+  return {
+    entry: pathToFileURL(entry).href,
+    tsx: pathToFileURL(join(dirname(pkg), "dist", "esm", "api", "index.mjs")).href,
+  };
+}
+
+/**
+ * A sink on a writer thread. Requests are answered in order; when the thread dies or cannot
+ * start, every unanswered request fails as a store error and `onDead` is told once.
+ */
+function threadSink(store: Store, onDead: (reason: string) => void): Sink {
+  const pending = new Map<number, (r: StoreResult) => void>();
+  let seq = 0;
+  let dead: string | undefined;
+  let worker: Worker | undefined;
+  const fail = (reason: string) => {
+    if (dead !== undefined) return;
+    dead = reason;
+    for (const resolve of pending.values())
+      resolve({ ok: false, durationMs: 0, code: THREAD_FAILED, message: reason });
+    pending.clear();
+    onDead(reason);
+  };
+  try {
+    const { entry, tsx } = threadEntry();
+    const data: WriterThreadData & { entry: string; tsx?: string } = {
+      path: store.path,
+      busyTimeoutMs: store.busyTimeoutMs,
+      entry,
+      ...(tsx ? { tsx } : {}),
+    };
+    worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
+    worker.unref();
+    worker.on("message", (m: ThreadReply) => {
+      if (m.kind !== "result") return;
+      const resolve = pending.get(m.seq);
+      pending.delete(m.seq);
+      resolve?.(m.result);
+    });
+    worker.on("error", (e) => fail(`writer thread failed: ${e.message}`));
+    worker.on("exit", (code) => fail(`writer thread exited with code ${code}`));
+  } catch (e) {
+    queueMicrotask(() => fail(`writer thread did not start: ${(e as Error).message}`));
+  }
+  const request = (m: ThreadRequest & { seq: number }): Promise<StoreResult> =>
+    new Promise((resolve) => {
+      if (dead !== undefined || !worker) {
+        resolve({ ok: false, durationMs: 0, code: THREAD_FAILED, message: dead ?? "not started" });
+        return;
+      }
+      pending.set(m.seq, resolve);
+      worker.postMessage(m);
+    });
+  return {
+    flush: (batch) => request({ kind: "flush", seq: ++seq, batch }),
+    upkeep: (now, retention) => request({ kind: "upkeep", seq: ++seq, now, retention }),
+    usable: () => dead === undefined || store.sqlite.open,
+    close: () => {
+      const w = worker;
+      if (!w || dead !== undefined) return Promise.resolve();
+      dead = "closed";
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(() => void w.terminate(), 5000);
+        w.once("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        w.postMessage({ kind: "close" } satisfies ThreadRequest);
+      });
+    },
+  };
 }

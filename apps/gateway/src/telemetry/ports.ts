@@ -12,6 +12,10 @@ export interface WriterStats {
   droppedSli?: number;
   healthy?: boolean;
   lastError?: string;
+  /** Where the store writes run: a writer thread, or the event loop. */
+  mode?: "thread" | "in_thread";
+  /** Why the writer thread stopped, if it did. */
+  threadError?: string;
 }
 
 export interface EventWriterPort {

@@ -1,0 +1,128 @@
+import { fileURLToPath } from "node:url";
+import type { ResilienceEvent } from "@rg/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createEventWriter, readInstances, readSliSeries } from "../src/index";
+import { writerThreadModule } from "../src/writer";
+import { bucket, eventCount, tempStore, type TempStore } from "./helpers";
+
+let t: TempStore;
+beforeEach(() => {
+  t = tempStore();
+});
+afterEach(() => {
+  delete writerThreadModule.path;
+  t.cleanup();
+});
+
+const retry = (i: number): ResilienceEvent => ({
+  type: "retry.scheduled",
+  at: 1_000_000 + i,
+  route: "payments",
+  upstream: "payments",
+  attempt: 1,
+  delayMs: 10 + i,
+  after: "http_5xx",
+});
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+describe("event writer on a writer thread", () => {
+  it("writes events, SLI buckets and the snapshot from its own connection", async () => {
+    const w = createEventWriter(t.store, { instanceId: "gw-1", thread: true });
+    expect(w.stats().mode).toBe("thread");
+    for (let i = 0; i < 10; i++) w.enqueueEvent(retry(i));
+    w.enqueueSli([bucket(5000, "payments", "payments", { success: 4 })]);
+    w.setSnapshot({
+      instanceId: "gw-1",
+      pid: 1,
+      startedAt: 0,
+      at: 2,
+      revision: 1,
+      mode: "normal",
+      upstreams: {},
+      routes: {},
+      inFlight: 0,
+      telemetry: { queued: 0, written: 0, dropped: {} },
+    });
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(10);
+    const [p] = readSliSeries(t.store, { from: 5000, to: 6000 });
+    expect(p).toMatchObject({ total: 4, success: 4 });
+    expect(readInstances(t.store, 3)[0]).toMatchObject({ instanceId: "gw-1", heartbeatAt: 2 });
+    expect(w.stats()).toMatchObject({ written: 10, writtenSli: 1, healthy: true, mode: "thread" });
+    await w.close();
+  });
+
+  it("waits out another connection's write lock off the event loop and drops nothing", async () => {
+    const other = t.reopen();
+    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    // The thread is up and has written once.
+    w.enqueueEvent(retry(0));
+    await w.flushNow();
+    other.sqlite.exec("BEGIN IMMEDIATE");
+    for (let i = 1; i <= 5; i++) w.enqueueEvent(retry(i));
+    const done = w.flushNow();
+    // The flush is waiting on the lock in the writer thread while this loop keeps turning.
+    let settled = false;
+    void done.then(() => (settled = true));
+    for (let i = 0; i < 20; i++) await turn();
+    expect(settled).toBe(false);
+    expect(eventCount(t.store)).toBe(1);
+    other.sqlite.exec("COMMIT");
+    await done;
+    // In-thread, the same flush would have waited flushBusyTimeoutMs and dropped the batch.
+    expect(eventCount(t.store)).toBe(6);
+    expect(w.stats()).toMatchObject({
+      written: 6,
+      healthy: true,
+      dropped: { busy: 0, store_error: 0, disk_full: 0, queue_full: 0 },
+    });
+    // The caller's connection kept its own busy timeout throughout.
+    expect(t.store.sqlite.pragma("busy_timeout", { simple: true })).toBe(5000);
+    await w.close();
+  });
+
+  it("drains a queue longer than one batch on close, then ends the thread", async () => {
+    const w = createEventWriter(t.store, { instanceId: "gw", thread: true, maxBatch: 7 });
+    for (let i = 0; i < 50; i++) w.enqueueEvent(retry(i));
+    await w.close();
+    expect(eventCount(t.store)).toBe(50);
+    expect(w.stats()).toMatchObject({ written: 50, queued: 0, mode: "thread" });
+    expect(w.enqueueEvent(retry(99))).toBe(false);
+  });
+
+  it("carries on in-thread when its thread dies, rewriting the batch the thread took", async () => {
+    writerThreadModule.path = fileURLToPath(
+      new URL("./fixtures/dying-writer-thread.ts", import.meta.url),
+    );
+    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    for (let i = 0; i < 3; i++) w.enqueueEvent(retry(i));
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(3);
+    expect(w.stats()).toMatchObject({ mode: "in_thread", written: 3, healthy: true });
+    expect(w.stats().threadError).toMatch(/exited with code 3/);
+    // Later flushes run in-thread on the caller's connection.
+    w.enqueueEvent(retry(3));
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(4);
+    await w.close();
+  });
+
+  it("runs periodic upkeep on the thread and reports its failures", async () => {
+    const store = t.reopen({ busyTimeoutMs: 50 });
+    const w = createEventWriter(store, {
+      instanceId: "gw",
+      thread: true,
+      maintenanceIntervalMs: 20,
+    });
+    w.enqueueEvent(retry(1));
+    await w.flushNow();
+    // Upkeep takes the write lock; held elsewhere past the thread's busy timeout, it fails.
+    const other = t.reopen();
+    other.sqlite.exec("BEGIN IMMEDIATE");
+    await expect.poll(() => w.stats().maintenanceError, { timeout: 5000 }).toMatch(/SQLITE_BUSY/);
+    other.sqlite.exec("COMMIT");
+    await expect.poll(() => w.stats().maintenanceError, { timeout: 5000 }).toBeUndefined();
+    await w.close();
+  });
+});
