@@ -13,7 +13,7 @@ import {
   type ConfigIssue,
   type ConfigOverride,
   type ModeName,
-} from "@rg/core";
+} from "@rg/core/config";
 import { and, asc, desc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import { appendAudit, fromJson, toJson } from "./audit";
 import { configBootstrap, controlState, overrides } from "./schema";

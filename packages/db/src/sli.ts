@@ -2,7 +2,7 @@
  * SLI buckets: per second per route × upstream, rolled up to minutes, read back as chart-ready
  * series and per-key summaries. Histograms are added inside SQLite (see sql-functions.ts).
  */
-import { LATENCY_CELLS, percentileFromCells, type SliBucket } from "@rg/core";
+import { LATENCY_CELLS, percentileFromCells, type SliBucket } from "@rg/core/sli";
 import { parseCells } from "./sql-functions";
 import { deleteEventsBefore } from "./events";
 import { prepared, writeTx, type Store } from "./store";

@@ -3,7 +3,7 @@
  * histograms inside SQLite instead of reading rows out and writing them back.
  */
 import type Database from "better-sqlite3";
-import { LATENCY_CELLS } from "@rg/core";
+import { LATENCY_CELLS } from "@rg/core/sli";
 
 export function parseCells(json: unknown): number[] {
   if (typeof json !== "string") return new Array<number>(LATENCY_CELLS).fill(0);

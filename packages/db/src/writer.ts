@@ -13,7 +13,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname, extname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
@@ -118,6 +118,9 @@ export function classifyStoreError(e: unknown): Exclude<DropReason, "queue_full"
 }
 
 const noop = () => undefined;
+
+/** The writer thread's young-generation cap (see threadSink). */
+const YOUNG_GENERATION_MB = 4;
 
 /** The code of a StoreResult for work the writer thread took but never answered. */
 const THREAD_FAILED = "WRITER_THREAD";
@@ -397,15 +400,14 @@ export type ThreadRequest =
 export type ThreadReply = { kind: "ready" } | { kind: "result"; seq: number; result: StoreResult };
 
 /**
- * Evaluated as the worker's script (plain CommonJS): loads the writer-thread module, with tsx's
- * loader registered first when that module is TypeScript source.
+ * Evaluated as the worker's script (plain CommonJS): loads the writer-thread module, through
+ * tsx's in-thread require hook when that module is TypeScript source. (tsx's ESM hooks would
+ * start one more thread, with its own copy of the loader, for the worker's imports.)
  */
 const BOOTSTRAP = `
 const { workerData } = require("node:worker_threads");
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-})().catch((e) => { setImmediate(() => { throw e; }); });
+if (workerData.tsx) require(workerData.tsx).register();
+require(workerData.entry);
 `;
 
 /** Tests point this at a stand-in thread module to see the writer survive its thread. */
@@ -414,15 +416,8 @@ export const writerThreadModule: { path?: string } = {};
 function threadEntry(): { entry: string; tsx?: string } {
   const here = fileURLToPath(import.meta.url);
   const entry = writerThreadModule.path ?? join(dirname(here), `writer-thread${extname(here)}`);
-  const ext = extname(entry);
-  if (ext !== ".ts") return { entry: pathToFileURL(entry).href };
-  // The import condition of tsx's ESM API, found from its package.json (require.resolve
-  // would pick the CommonJS build, which cannot register ESM hooks).
-  const pkg = createRequire(here).resolve("tsx/package.json");
-  return {
-    entry: pathToFileURL(entry).href,
-    tsx: pathToFileURL(join(dirname(pkg), "dist", "esm", "api", "index.mjs")).href,
-  };
+  if (extname(entry) !== ".ts") return { entry };
+  return { entry, tsx: createRequire(here).resolve("tsx/cjs/api") };
 }
 
 /**
@@ -450,7 +445,13 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
       entry,
       ...(tsx ? { tsx } : {}),
     };
-    worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
+    worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: data,
+      // A small young generation: V8's default lets it grow to tens of MB under the steady
+      // allocation of decoding batches, all of it resident memory of the gateway process.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     worker.unref();
     worker.on("message", (m: ThreadReply) => {
       if (m.kind !== "result") return;
