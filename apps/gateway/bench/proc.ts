@@ -130,6 +130,8 @@ export interface WrkResult {
   errors: number;
   p50Ms: number;
   p99Ms: number;
+  /** The slowest request. */
+  maxMs: number;
 }
 
 function toMs(v: string): number {
@@ -162,7 +164,8 @@ export function wrk(
   const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
-  return { rps, requests, errors, p50Ms: p50, p99Ms: p99 };
+  const max = toMs(/Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? "");
+  return { rps, requests, errors, p50Ms: p50, p99Ms: p99, maxMs: max };
 }
 
 /**
