@@ -49,4 +49,21 @@ describe("GatewayMetrics", () => {
     m.registry.resetMetrics();
     expect(lines(await m.text(), "rg_requests_total{")).toEqual([]);
   });
+
+  it("appends Node's process metrics: event-loop delay, memory, CPU, GC", async () => {
+    const a = new GatewayMetrics();
+    const b = new GatewayMetrics();
+    a.request("api", "a", "success", 0.002);
+    const text = await a.text();
+    const value = (name: string) => Number(lines(text, `${name} `)[0]?.split(" ")[1]);
+    expect(value("process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
+    expect(value("nodejs_eventloop_lag_p99_seconds")).toBeGreaterThanOrEqual(0);
+    expect(text).toContain("# TYPE process_cpu_seconds_total counter");
+    expect(text).toContain("# TYPE nodejs_gc_duration_seconds histogram");
+    // Each gateway's own series stay its own; the process's are the same in both.
+    expect(lines(text, "rg_requests_total{")).toHaveLength(1);
+    const other = await b.text();
+    expect(lines(other, "rg_requests_total{")).toHaveLength(0);
+    expect(lines(other, "# TYPE process_resident_memory_bytes")).toHaveLength(1);
+  });
 });

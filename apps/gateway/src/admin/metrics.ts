@@ -2,9 +2,10 @@
  * Prometheus metrics, in a registry of the gateway's own (several gateways may live in one
  * test process). Request counts and latencies are plain per-route arrays read at scrape
  * time, so a request costs a map read and a few increments; the rest are prom-client
- * metrics, updated on rarer paths (rejections, cache use, events, the 1 s snapshot).
+ * metrics, updated on rarer paths (rejections, cache use, events, the 1 s snapshot). Node's
+ * process metrics are appended to every scrape.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import {
   OUTCOME_KINDS,
   type InstanceSnapshot,
@@ -28,6 +29,23 @@ const RESULT_INDEX = Object.fromEntries(RESULTS.map((r, i) => [r, i])) as Record
   RequestResult,
   number
 >;
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's own process metrics (CPU, resident memory, heap, GC, event-loop delay: the first
+ * place to look when a Node gateway's latency rises), collected once per process from its
+ * first scrape on and merged into every gateway's scrape: prom-client's collectors start an
+ * event-loop monitor each that is never stopped, and one process may run several gateways
+ * (tests do).
+ */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -230,7 +248,8 @@ export class GatewayMetrics {
     this.inFlight.set(s.inFlight);
   }
 
+  /** The gateway's metrics followed by the process's. */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    return Registry.merge([this.registry, processMetrics()]).metrics();
   }
 }
