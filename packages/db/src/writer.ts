@@ -471,7 +471,18 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
         return;
       }
       pending.set(m.seq, resolve);
-      worker.postMessage(m);
+      try {
+        worker.postMessage(m);
+      } catch (e) {
+        // A batch the structured clone refuses (a value that is not plain data).
+        pending.delete(m.seq);
+        resolve({
+          ok: false,
+          durationMs: 0,
+          code: String((e as { name?: unknown })?.name ?? "ERROR"),
+          message: e instanceof Error ? e.message : String(e),
+        });
+      }
     });
   return {
     flush: (batch) => request({ kind: "flush", seq: ++seq, batch }),

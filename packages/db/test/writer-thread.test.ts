@@ -91,6 +91,20 @@ describe("event writer on a writer thread", () => {
     expect(w.enqueueEvent(retry(99))).toBe(false);
   });
 
+  it("drops and counts a batch that cannot be handed to the thread, then carries on", async () => {
+    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    w.enqueueEvent({ ...retry(1), after: (() => "not data") as never });
+    await w.flushNow();
+    expect(w.stats()).toMatchObject({ written: 0, healthy: false, mode: "thread" });
+    expect(w.stats().dropped.store_error).toBe(1);
+    expect(w.stats().lastError).toMatch(/DataCloneError/);
+    w.enqueueEvent(retry(2));
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(1);
+    expect(w.stats()).toMatchObject({ written: 1, healthy: true });
+    await w.close();
+  });
+
   it("carries on in-thread when its thread dies, rewriting the batch the thread took", async () => {
     writerThreadModule.path = fileURLToPath(
       new URL("./fixtures/dying-writer-thread.ts", import.meta.url),
