@@ -14,15 +14,16 @@ afterEach(() => {
   t.cleanup();
 });
 
-const retry = (i: number): ResilienceEvent => ({
-  type: "retry.scheduled",
+const retryAt = (i: number) => ({
+  type: "retry.scheduled" as const,
   at: 1_000_000 + i,
   route: "payments",
   upstream: "payments",
   attempt: 1,
   delayMs: 10 + i,
-  after: "http_5xx",
+  after: "http_5xx" as const,
 });
+const retry = (i: number): ResilienceEvent => retryAt(i);
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -93,7 +94,9 @@ describe("event writer on a writer thread", () => {
 
   it("drops and counts a batch that cannot be handed to the thread, then carries on", async () => {
     const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
-    w.enqueueEvent({ ...retry(1), after: (() => "not data") as never });
+    // A function where a number belongs: not plain data, so it cannot be cloned.
+    const bad: ResilienceEvent = { ...retryAt(1), delayMs: (() => 1) as unknown as number };
+    w.enqueueEvent(bad);
     await w.flushNow();
     expect(w.stats()).toMatchObject({ written: 0, healthy: false, mode: "thread" });
     expect(w.stats().dropped.store_error).toBe(1);
