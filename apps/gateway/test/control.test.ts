@@ -197,7 +197,8 @@ describe("store failures and shutdown", () => {
     const other = openStore(join(dir, "locked.db"));
     try {
       expect((await request(`${g.url}/api/x`)).status).toBe(200);
-      await until(() => g.snapshot().telemetry.written > 0 || g.snapshot().telemetry.queued === 0);
+      // Writes run in-thread until the writer thread has started.
+      await until(() => g.snapshot().telemetry.mode === "thread", 20_000, 20);
       // Another process holds the write lock for as long as this test runs.
       other.sqlite.exec("BEGIN IMMEDIATE");
       for (let i = 0; i < 20; i++) expect((await request(`${g.url}/api/x`)).status).toBe(200);
@@ -215,6 +216,11 @@ describe("store failures and shutdown", () => {
         healthy: false,
         lastError: expect.stringMatching(/SQLITE_BUSY/),
       });
+      // Operators see it on /metrics too.
+      g.tick();
+      expect((await request(`${g.adminUrl}/metrics`)).body).toContain(
+        'rg_store_writer_healthy{mode="thread"} 0',
+      );
       expect((await request(`${g.url}/api/x`)).status).toBe(200);
     } finally {
       if (other.sqlite.inTransaction) other.sqlite.exec("ROLLBACK");

@@ -88,5 +88,13 @@ export interface InstanceSnapshot {
   upstreams: Record<string, UpstreamSnapshot>;
   routes: Record<string, RouteSnapshot>;
   inFlight: number;
-  telemetry: { queued: number; written: number; dropped: Record<string, number> };
+  telemetry: {
+    queued: number;
+    written: number;
+    dropped: Record<string, number>;
+    /** False while the store writer's last flush failed (absent without a store). */
+    healthy?: boolean;
+    /** Where the store writes run: the writer thread, or the event loop. */
+    mode?: "thread" | "in_thread";
+  };
 }

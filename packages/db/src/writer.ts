@@ -89,7 +89,10 @@ export interface EventWriterStats {
   maintenanceError?: string;
   /** False while the last flush failed. */
   healthy: boolean;
-  /** Where flushes run: on the writer thread, or on the caller's thread. */
+  /**
+   * Where flushes run now: on the writer thread, or on the caller's thread (also while the
+   * writer thread is still starting).
+   */
   mode: "thread" | "in_thread";
   /** Why the writer thread stopped, when it did and the writer fell back to in-thread. */
   threadError?: string;
@@ -106,6 +109,11 @@ export interface EventWriter {
    * the promise settles when it is.
    */
   flushNow(): Promise<void>;
+  /**
+   * With `thread`: resolves true once flushes run on the writer thread, false if it never
+   * will (not asked for, failed to start, or died first). Until then they run in-thread.
+   */
+  threadReady(): Promise<boolean>;
   /** Stop the timer and flush what is queued. */
   close(): Promise<void>;
 }
@@ -190,20 +198,38 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   };
 
   let sink: Sink;
+  /**
+   * Until the writer thread has started (its loader and modules take from half a second to a
+   * few seconds on a busy machine), flushes run in-thread here, so nothing waits on start-up.
+   */
+  let early: Sink | undefined;
+  let threadReady: Promise<boolean> = Promise.resolve(false);
   if (opts.thread && store.sqlite.open && store.path !== ":memory:" && store.path !== "") {
-    sink = threadSink(store, (reason) => {
-      // The thread is gone: carry on here, on the caller's connection.
-      s.mode = "in_thread";
-      s.threadError = reason;
-      sink = inThreadSink(store, flushBusy, background && !closed);
-    });
-    s.mode = "thread";
+    early = inThreadSink(store, flushBusy, false);
+    const t = threadSink(
+      store,
+      () => {
+        early = undefined;
+        s.mode = "thread";
+      },
+      (reason) => {
+        // The thread is gone: carry on here, on the caller's connection.
+        early = undefined;
+        s.mode = "in_thread";
+        s.threadError = reason;
+        sink = inThreadSink(store, flushBusy, background && !closed);
+      },
+    );
+    sink = t.sink;
+    threadReady = t.ready;
   } else {
     sink = inThreadSink(store, flushBusy, background);
   }
+  /** Where the next flush or upkeep run goes. */
+  const active = () => early ?? sink;
 
   function flush(force: boolean): void {
-    if (inFlight || !sink.usable()) return;
+    if (inFlight || !active().usable()) return;
     if (!force && Date.now() < resumeAt) return;
     if (queue.length === 0 && sli.length === 0 && snapshot === undefined) return;
     let batch: ResilienceEvent[];
@@ -225,14 +251,14 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       snapshot: snap,
       incidents: trackIncidents,
     };
-    const used = sink;
+    const used = active();
     const result = used.flush(b);
     if (result instanceof Promise) {
       inFlight = result.then((r) => {
         inFlight = undefined;
         // The thread died with this batch: write it in-thread rather than lose it.
-        if (!r.ok && r.code === THREAD_FAILED && sink !== used && sink.usable()) {
-          const again = sink.flush(b);
+        if (!r.ok && r.code === THREAD_FAILED && active() !== used && active().usable()) {
+          const again = active().flush(b);
           if (!(again instanceof Promise)) r = again;
         }
         settle(r, batch, buckets, snap);
@@ -302,9 +328,9 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       flush(true);
       if (inFlight)
         return inFlight.then(() =>
-          queue.length > 0 && resumeAt === 0 && sink.usable() ? drain() : undefined,
+          queue.length > 0 && resumeAt === 0 && active().usable() ? drain() : undefined,
         );
-    } while (queue.length > 0 && resumeAt === 0 && sink.usable());
+    } while (queue.length > 0 && resumeAt === 0 && active().usable());
     return undefined;
   }
 
@@ -316,7 +342,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   const maintenance =
     maintenanceMs > 0
       ? setInterval(() => {
-          if (closed || upkeepInFlight || !sink.usable()) return;
+          if (closed || upkeepInFlight || !active().usable()) return;
           const now = Date.now();
           const retention = now - lastRetention >= retentionMs;
           const done = (r: StoreResult) => {
@@ -329,7 +355,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
             }
           };
           upkeepInFlight = true;
-          const r = sink.upkeep(now, retention);
+          const r = active().upkeep(now, retention);
           if (r instanceof Promise) void r.then(done);
           else done(r);
         }, maintenanceMs)
@@ -364,6 +390,9 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     },
     flushNow() {
       return drain() ?? Promise.resolve();
+    },
+    threadReady() {
+      return threadReady;
     },
     async close() {
       if (closed) return;
@@ -421,13 +450,21 @@ function threadEntry(): { entry: string; tsx?: string } {
 }
 
 /**
- * A sink on a writer thread. Requests are answered in order; when the thread dies or cannot
- * start, every unanswered request fails as a store error and `onDead` is told once.
+ * A sink on a writer thread. Requests are answered in order; `onReady` is told once the thread
+ * has loaded. When the thread dies or cannot start, every unanswered request fails as a store
+ * error and `onDead` is told once.
  */
-function threadSink(store: Store, onDead: (reason: string) => void): Sink {
+function threadSink(
+  store: Store,
+  onReady: () => void,
+  onDead: (reason: string) => void,
+): { sink: Sink; ready: Promise<boolean> } {
   const pending = new Map<number, (r: StoreResult) => void>();
   let seq = 0;
   let dead: string | undefined;
+  let started = false;
+  let resolveReady: (up: boolean) => void = noop;
+  const ready = new Promise<boolean>((r) => (resolveReady = r));
   let worker: Worker | undefined;
   const fail = (reason: string) => {
     if (dead !== undefined) return;
@@ -435,6 +472,7 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
     for (const resolve of pending.values())
       resolve({ ok: false, durationMs: 0, code: THREAD_FAILED, message: reason });
     pending.clear();
+    resolveReady(false);
     onDead(reason);
   };
   try {
@@ -454,7 +492,14 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
     });
     worker.unref();
     worker.on("message", (m: ThreadReply) => {
-      if (m.kind !== "result") return;
+      if (m.kind === "ready") {
+        if (!started && dead === undefined) {
+          started = true;
+          onReady();
+          resolveReady(true);
+        }
+        return;
+      }
       const resolve = pending.get(m.seq);
       pending.delete(m.seq);
       resolve?.(m.result);
@@ -484,7 +529,7 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
         });
       }
     });
-  return {
+  const sink: Sink = {
     flush: (batch) => request({ kind: "flush", seq: ++seq, batch }),
     upkeep: (now, retention) => request({ kind: "upkeep", seq: ++seq, now, retention }),
     usable: () => dead === undefined || store.sqlite.open,
@@ -492,6 +537,7 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
       const w = worker;
       if (!w || dead !== undefined) return Promise.resolve();
       dead = "closed";
+      resolveReady(started);
       return new Promise<void>((resolve) => {
         const t = setTimeout(() => void w.terminate(), 5000);
         w.once("exit", () => {
@@ -502,4 +548,5 @@ function threadSink(store: Store, onDead: (reason: string) => void): Sink {
       });
     },
   };
+  return { sink, ready };
 }

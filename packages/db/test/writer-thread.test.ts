@@ -30,6 +30,7 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
 describe("event writer on a writer thread", () => {
   it("writes events, SLI buckets and the snapshot from its own connection", async () => {
     const w = createEventWriter(t.store, { instanceId: "gw-1", thread: true });
+    expect(await w.threadReady()).toBe(true);
     expect(w.stats().mode).toBe("thread");
     for (let i = 0; i < 10; i++) w.enqueueEvent(retry(i));
     w.enqueueSli([bucket(5000, "payments", "payments", { success: 4 })]);
@@ -54,9 +55,26 @@ describe("event writer on a writer thread", () => {
     await w.close();
   });
 
+  it("writes in-thread while the thread starts, so nothing waits on its start-up", async () => {
+    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    // The thread cannot have answered yet: this turn of the event loop has not ended.
+    expect(w.stats().mode).toBe("in_thread");
+    w.enqueueEvent(retry(1));
+    const done = w.flushNow();
+    expect(eventCount(t.store)).toBe(1);
+    await done;
+    expect(await w.threadReady()).toBe(true);
+    expect(w.stats()).toMatchObject({ mode: "thread", written: 1 });
+    w.enqueueEvent(retry(2));
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(2);
+    await w.close();
+  });
+
   it("waits out another connection's write lock off the event loop and drops nothing", async () => {
     const other = t.reopen();
     const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    expect(await w.threadReady()).toBe(true);
     // The thread is up and has written once.
     w.enqueueEvent(retry(0));
     await w.flushNow();
@@ -85,6 +103,7 @@ describe("event writer on a writer thread", () => {
 
   it("drains a queue longer than one batch on close, then ends the thread", async () => {
     const w = createEventWriter(t.store, { instanceId: "gw", thread: true, maxBatch: 7 });
+    expect(await w.threadReady()).toBe(true);
     for (let i = 0; i < 50; i++) w.enqueueEvent(retry(i));
     await w.close();
     expect(eventCount(t.store)).toBe(50);
@@ -94,6 +113,7 @@ describe("event writer on a writer thread", () => {
 
   it("drops and counts a batch that cannot be handed to the thread, then carries on", async () => {
     const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    expect(await w.threadReady()).toBe(true);
     // A function where a number belongs: not plain data, so it cannot be cloned.
     const bad: ResilienceEvent = { ...retryAt(1), delayMs: (() => 1) as unknown as number };
     w.enqueueEvent(bad);
@@ -113,6 +133,8 @@ describe("event writer on a writer thread", () => {
       new URL("./fixtures/dying-writer-thread.ts", import.meta.url),
     );
     const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    // The stand-in says it is ready, then dies on the first batch it is given.
+    expect(await w.threadReady()).toBe(true);
     for (let i = 0; i < 3; i++) w.enqueueEvent(retry(i));
     await w.flushNow();
     expect(eventCount(t.store)).toBe(3);
@@ -132,6 +154,7 @@ describe("event writer on a writer thread", () => {
       thread: true,
       maintenanceIntervalMs: 20,
     });
+    expect(await w.threadReady()).toBe(true);
     w.enqueueEvent(retry(1));
     await w.flushNow();
     // Upkeep takes the write lock; held elsewhere past the thread's busy timeout, it fails.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { InstanceSnapshot } from "@rg/core";
 import { GatewayMetrics } from "./metrics";
 
 function lines(text: string, name: string): string[] {
@@ -65,5 +66,32 @@ describe("GatewayMetrics", () => {
     const other = await b.text();
     expect(lines(other, "rg_requests_total{")).toHaveLength(0);
     expect(lines(other, "# TYPE process_resident_memory_bytes")).toHaveLength(1);
+  });
+
+  it("reports the store writer's health and where it writes, only when there is a writer", async () => {
+    const m = new GatewayMetrics();
+    const snap = (telemetry: InstanceSnapshot["telemetry"]): InstanceSnapshot => ({
+      instanceId: "gw",
+      pid: 1,
+      startedAt: 0,
+      at: 1,
+      revision: 1,
+      mode: "normal",
+      upstreams: {},
+      routes: {},
+      inFlight: 0,
+      telemetry,
+    });
+    m.fromSnapshot(snap({ queued: 0, written: 0, dropped: {} }));
+    expect(lines(await m.text(), "rg_store_writer_healthy{")).toEqual([]);
+    m.fromSnapshot(snap({ queued: 0, written: 5, dropped: {}, healthy: true, mode: "thread" }));
+    expect(lines(await m.text(), "rg_store_writer_healthy{")).toEqual([
+      'rg_store_writer_healthy{mode="thread"} 1',
+    ]);
+    // The thread died and the writer fell back; its next flush failed.
+    m.fromSnapshot(snap({ queued: 3, written: 5, dropped: {}, healthy: false, mode: "in_thread" }));
+    expect(lines(await m.text(), "rg_store_writer_healthy{")).toEqual([
+      'rg_store_writer_healthy{mode="in_thread"} 0',
+    ]);
   });
 });

@@ -151,6 +151,12 @@ export class GatewayMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  private readonly writer = new Gauge({
+    name: "rg_store_writer_healthy",
+    help: "1 while the store writer's last flush succeeded, else 0; `mode` says where its writes run (thread, or in_thread on the event loop).",
+    labelNames: ["mode"] as const,
+    registers: [this.registry],
+  });
   private readonly inFlight = new Gauge({
     name: "rg_in_flight_requests",
     help: "Requests in flight.",
@@ -245,6 +251,9 @@ export class GatewayMetrics {
     for (const [reason, n] of Object.entries(s.telemetry.dropped)) {
       this.eventDrops.labels(reason).set(n);
     }
+    this.writer.reset();
+    const t = s.telemetry;
+    if (t.healthy !== undefined) this.writer.labels(t.mode ?? "in_thread").set(t.healthy ? 1 : 0);
     this.inFlight.set(s.inFlight);
   }
 
