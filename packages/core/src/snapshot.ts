@@ -96,5 +96,9 @@ export interface InstanceSnapshot {
     healthy?: boolean;
     /** Where the store writes run: the writer thread, or the event loop. */
     mode?: "thread" | "in_thread";
+    /** Why the writer thread stopped, when it did and writes fell back to the event loop. */
+    threadError?: string;
+    /** The last failed flush's error. */
+    lastError?: string;
   };
 }

@@ -7,7 +7,7 @@ import { QueryError } from "~/components/errors";
 import { ModeControl } from "~/components/mode-control";
 import { useCan } from "~/components/session";
 import { Ago, Elapsed } from "~/components/time";
-import { breakerMeta, describeReason, modeMeta } from "~/lib/breaker";
+import { breakerMeta, describeReason, modeMeta, type StateMeta } from "~/lib/breaker";
 import { formatDuration, formatMs, formatPercent, formatRate } from "~/lib/format";
 import { budgetView, burnView } from "~/lib/slo";
 import { useTRPC, type RouterOutputs } from "~/trpc/react";
@@ -237,6 +237,16 @@ function RoutesTable({ routes }: { routes: Overview["routes"] }) {
   );
 }
 
+/** An instance's store writes as words, an icon and a tone (the error is the cell's title). */
+function storeWritesMeta(w: Overview["instances"][number]["store"]): StateMeta {
+  if (w === null) return { label: "Not reported", icon: "○", tone: "muted" };
+  if (!w.healthy) return { label: "Failing", icon: "✕", tone: "bad" };
+  if (w.mode === "thread") return { label: "Writer thread", icon: "●", tone: "ok" };
+  return w.error
+    ? { label: "On the event loop (thread stopped)", icon: "▲", tone: "warn" }
+    : { label: "On the event loop", icon: "●", tone: "ok" };
+}
+
 function InstancesTable({ instances }: { instances: Overview["instances"] }) {
   return (
     <section className="panel" aria-labelledby="instances-h">
@@ -259,6 +269,7 @@ function InstancesTable({ instances }: { instances: Overview["instances"] }) {
                 <th scope="col" className="num">
                   Dropped events
                 </th>
+                <th scope="col">Store writes</th>
               </tr>
             </thead>
             <tbody>
@@ -285,6 +296,9 @@ function InstancesTable({ instances }: { instances: Overview["instances"] }) {
                   <td className="num">{i.revision}</td>
                   <td className="num">{i.inFlight}</td>
                   <td className={`num ${i.dropped > 0 ? "tone-text-warn" : ""}`}>{i.dropped}</td>
+                  <td>
+                    <Badge meta={storeWritesMeta(i.store)} title={i.store?.error ?? undefined} />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -182,8 +182,42 @@ describe("overview.get", () => {
       heartbeatAgeMs: 500,
       revision: 1,
       dropped: 3,
+      store: null,
     });
     expect(byId["gw-old"]?.alive).toBe(false);
+  });
+
+  it("says how each instance writes to the store, and why when it fell back or fails", async () => {
+    const withTelemetry = (id: string, telemetry: Partial<InstanceSnapshot["telemetry"]>) => {
+      const s = snapshot(id, TEST_NOW - 500, 1, breaker({ state: "closed" }));
+      writeSnapshot(env.store, { ...s, telemetry: { ...s.telemetry, ...telemetry } });
+    };
+    withTelemetry("gw-thread", { healthy: true, mode: "thread" });
+    withTelemetry("gw-fallback", {
+      healthy: true,
+      mode: "in_thread",
+      threadError: "writer thread exited with code 3",
+    });
+    withTelemetry("gw-failing", {
+      healthy: false,
+      mode: "thread",
+      lastError: "SQLITE_FULL: database or disk is full",
+    });
+    const o = await env.caller("viewer").overview.get();
+    const byId = Object.fromEntries(o.instances.map((i) => [i.instanceId, i.store]));
+    expect(byId).toEqual({
+      "gw-thread": { healthy: true, mode: "thread", error: null },
+      "gw-fallback": {
+        healthy: true,
+        mode: "in_thread",
+        error: "writer thread exited with code 3",
+      },
+      "gw-failing": {
+        healthy: false,
+        mode: "thread",
+        error: "SQLITE_FULL: database or disk is full",
+      },
+    });
   });
 });
 

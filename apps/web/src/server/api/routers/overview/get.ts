@@ -1,4 +1,4 @@
-import type { BreakerReason, BreakerState, Config, ModeName } from "@rg/core";
+import type { BreakerReason, BreakerState, Config, InstanceSnapshot, ModeName } from "@rg/core";
 import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS, formatIssues } from "@rg/core";
 import { effectiveConfig, readInstances, type Store } from "@rg/db";
 import { worstBreaker } from "../../lib/breaker-state";
@@ -48,6 +48,17 @@ export interface OverviewInstance {
   revision: number;
   inFlight: number;
   dropped: number;
+  /** How its telemetry reaches the store; null when the instance does not say. */
+  store: StoreWrites | null;
+}
+
+export interface StoreWrites {
+  /** False while the writer's last flush failed. */
+  healthy: boolean;
+  /** On the writer thread, or on the gateway's event loop. */
+  mode: "thread" | "in_thread";
+  /** The last flush's error when failing, else why the writer thread stopped, if it did. */
+  error: string | null;
 }
 
 export interface Overview {
@@ -126,7 +137,21 @@ export function buildOverview(store: Store, now: number): Overview {
       revision: i.snapshot.revision,
       inFlight: i.snapshot.inFlight,
       dropped: Object.values(i.snapshot.telemetry.dropped).reduce((a, b) => a + b, 0),
+      store: storeWrites(i.snapshot.telemetry),
     })),
+  };
+}
+
+/**
+ * How an instance's telemetry reaches the store: null when it reports nothing about it (no
+ * store, or a gateway from before the writer reported its mode).
+ */
+function storeWrites(t: InstanceSnapshot["telemetry"]): StoreWrites | null {
+  if (t.healthy === undefined) return null;
+  return {
+    healthy: t.healthy,
+    mode: t.mode ?? "in_thread",
+    error: (t.healthy ? t.threadError : t.lastError) ?? t.threadError ?? null,
   };
 }
 
