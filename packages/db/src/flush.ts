@@ -31,8 +31,10 @@ export type StoreResult =
 function guarded(store: Store, busyTimeoutMs: number, fn: () => void): StoreResult {
   const { sqlite } = store;
   const t0 = performance.now();
+  // The writer thread waits with its connection's own timeout: nothing to set or restore.
+  const own = busyTimeoutMs === store.busyTimeoutMs;
   try {
-    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    if (!own) sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     fn();
     return { ok: true, durationMs: performance.now() - t0 };
   } catch (e) {
@@ -46,7 +48,7 @@ function guarded(store: Store, busyTimeoutMs: number, fn: () => void): StoreResu
       message: e instanceof Error ? e.message : String(e),
     };
   } finally {
-    if (sqlite.open) safe(() => sqlite.pragma(`busy_timeout = ${store.busyTimeoutMs}`));
+    if (!own && sqlite.open) safe(() => sqlite.pragma(`busy_timeout = ${store.busyTimeoutMs}`));
   }
 }
 
@@ -80,10 +82,11 @@ export function runUpkeep(
   });
 }
 
-function safe(fn: () => void): void {
+/** Run `fn`, swallowing what it throws: for clean-up and reporting that must not fail their caller. */
+export function safe(fn: () => void): void {
   try {
     fn();
   } catch {
-    // Clean-up must never replace the error being reported.
+    // Never replaces the error being reported, never reaches the caller.
   }
 }

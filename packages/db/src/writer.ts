@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
-import { runUpkeep, writeBatch, type FlushBatch, type StoreResult } from "./flush";
+import { runUpkeep, safe, writeBatch, type FlushBatch, type StoreResult } from "./flush";
 import type { Store } from "./store";
 
 export type DropReason = "queue_full" | "store_error" | "disk_full" | "busy";
@@ -133,7 +133,7 @@ const YOUNG_GENERATION_MB = 4;
 /** The code of a StoreResult for work the writer thread took but never answered. */
 const THREAD_FAILED = "WRITER_THREAD";
 
-/** Where a writer's SQLite work runs. `run` answers synchronously in-thread. */
+/** Where a writer's SQLite work runs. In-thread sinks answer synchronously, the thread's with a promise. */
 interface Sink {
   flush(b: FlushBatch): StoreResult | Promise<StoreResult>;
   upkeep(now: number, retention: boolean): StoreResult | Promise<StoreResult>;
@@ -274,6 +274,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     buckets: SliBucket[],
     snap: InstanceSnapshot | undefined,
   ): void {
+    let reason: Exclude<DropReason, "queue_full"> | undefined;
     if (r.ok) {
       s.written += batch.length;
       s.writtenSli += buckets.length;
@@ -282,16 +283,8 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       s.lastFlushAt = Date.now();
       backoffMs = 0;
       resumeAt = 0;
-      safe(() =>
-        onFlush({
-          events: batch.length,
-          buckets: buckets.length,
-          snapshot: snap !== undefined,
-          durationMs: r.durationMs,
-        }),
-      );
     } else {
-      const reason = classifyStoreError(r);
+      reason = classifyStoreError(r);
       s.dropped[reason] += batch.length;
       s.droppedSli += buckets.length;
       s.failures++;
@@ -301,17 +294,19 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       if (snap && snapshot === undefined) snapshot = snap;
       backoffMs = Math.min(maxBackoff, backoffMs === 0 ? interval : backoffMs * 2);
       resumeAt = Date.now() + backoffMs;
-      safe(() =>
-        onFlush({
-          events: batch.length,
-          buckets: buckets.length,
-          snapshot: snap !== undefined,
-          durationMs: r.durationMs,
-          dropped: reason,
-          error: s.lastError,
-        }),
-      );
     }
+    const info: FlushInfo = {
+      events: batch.length,
+      buckets: buckets.length,
+      snapshot: snap !== undefined,
+      durationMs: r.durationMs,
+    };
+    if (reason !== undefined) {
+      info.dropped = reason;
+      info.error = s.lastError;
+    }
+    // Reporting must never reach the caller.
+    safe(() => onFlush(info));
     // A queue longer than one batch is drained on the next turn of the event loop.
     if (queue.length > 0 && resumeAt === 0 && !closed && immediate === undefined) {
       immediate = setImmediate(() => {
@@ -405,14 +400,6 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       await sink.close();
     },
   };
-
-  function safe(fn: () => void): void {
-    try {
-      fn();
-    } catch {
-      // Reporting must never reach the caller.
-    }
-  }
 }
 
 /** What the writer thread is started with. */
