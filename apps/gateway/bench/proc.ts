@@ -176,7 +176,13 @@ export function wrk(
  */
 export function wrkPaced(
   url: string,
-  opts: { rate: number; seconds: number; connections?: number },
+  opts: {
+    rate: number;
+    seconds: number;
+    connections?: number;
+    /** Lua defining wrk's `request()` hook, to vary what is asked for (default: `url`). */
+    request?: string;
+  },
 ): WrkResult & { meanDelayMs: number } {
   const connections = opts.connections ?? 40;
   const meanDelayMs = (connections * 1000) / opts.rate;
@@ -184,7 +190,7 @@ export function wrkPaced(
   const script = join(dir, "paced.lua");
   writeFileSync(
     script,
-    `math.randomseed(os.time())\nfunction delay()\n  return -math.log(1 - math.random()) * ${meanDelayMs}\nend\n`,
+    `math.randomseed(os.time())\n${opts.request ?? ""}\nfunction delay()\n  return -math.log(1 - math.random()) * ${meanDelayMs}\nend\n`,
   );
   try {
     return { ...wrk(url, { connections, seconds: opts.seconds, script }), meanDelayMs };

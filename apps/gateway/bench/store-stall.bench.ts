@@ -7,10 +7,10 @@
  * event loop's delay inside the gateway (monitorEventLoopDelay), the client's latency, the
  * telemetry dropped and the gateway's RSS. Last line: one JSON object.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureTools, median, rssMb, startChild, wrk } from "./proc";
+import { ensureTools, median, rssMb, startChild, wrkPaced } from "./proc";
 
 const ROUTES = 100;
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
@@ -31,21 +31,14 @@ interface Run {
 
 ensureTools();
 const dir = mkdtempSync(join(tmpdir(), "rg-bench-stall-"));
-const script = join(dir, "routes.lua");
-// Paced (exponential think time per connection) and spread round-robin over every route.
-writeFileSync(
-  script,
-  `math.randomseed(os.time())
-local n = 0
+// Spread round-robin over every route.
+const request = `local n = 0
 request = function()
   n = n + 1
   return wrk.format("GET", "/r" .. (n % ${ROUTES}) .. "/item")
-end
-function delay()
-  return -math.log(1 - math.random()) * ${(CONNECTIONS * 1000) / RATE}
-end
-`,
-);
+end`;
+const paced = (url: string, seconds: number) =>
+  wrkPaced(url, { rate: RATE, seconds, connections: CONNECTIONS, request });
 
 type Mode = "thread" | "in_thread";
 type Scenario = "quiet" | "contended";
@@ -79,9 +72,9 @@ try {
         gw.proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
         const url = `http://127.0.0.1:${gw.port}/`;
         // Warm-up: JIT, pools, every route's state, the writer's first flushes.
-        wrk(url, { connections: CONNECTIONS, seconds: 2, script });
+        paced(url, 2);
         process.kill(gw.pid, "SIGUSR2");
-        const r = wrk(url, { connections: CONNECTIONS, seconds: SECONDS, script });
+        const r = paced(url, SECONDS);
         const rss = rssMb(gw.pid);
         await holder?.stop();
         await gw.stop();
