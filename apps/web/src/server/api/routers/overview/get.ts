@@ -151,7 +151,7 @@ function storeWrites(t: InstanceSnapshot["telemetry"]): StoreWrites | null {
   return {
     healthy: t.healthy,
     mode: t.mode ?? "in_thread",
-    error: (t.healthy ? t.threadError : t.lastError) ?? t.threadError ?? null,
+    error: (t.healthy ? undefined : t.lastError) ?? t.threadError ?? null,
   };
 }
 
