@@ -10,7 +10,7 @@ import type { ConfigInput, ResilienceEvent } from "@rg/core";
 import { openStore, queryEvents, readInstances, setOverride, type Store } from "@rg/db";
 import { startDemoUpstream, type DemoUpstream } from "../src/demo-upstream";
 import type { Gateway } from "../src/gateway";
-import { gatewayFor, request, trackUncaught, uncaught, until } from "./harness";
+import { gatewayFor, request, startUpstream, trackUncaught, uncaught, until } from "./harness";
 
 trackUncaught();
 
@@ -105,6 +105,49 @@ describe("operator overrides", () => {
     });
     await until(() => gw.config().routes.api!.mode === "degraded", 1000);
     await until(() => gw.config().routes.api!.mode === "normal", 3000);
+  });
+
+  it("moving an endpoint lets the requests in flight to the old address finish there", async () => {
+    const held: (() => void)[] = [];
+    const old = await startUpstream((_req, res) => held.push(() => res.end("old")));
+    const moved = await startUpstream((_req, res) => res.end("new"));
+    const d = mkdtempSync(join(tmpdir(), "rg-gw-move-"));
+    const path = join(d, "gateway.db");
+    const g = await gatewayFor(
+      {
+        upstreams: { m: { endpoints: { a: { url: old.url } } } },
+        routes: { m: { match: { pathPrefix: "/m" }, upstream: "m" } },
+      },
+      { storePath: path },
+    );
+    const op = openStore(path);
+    try {
+      const inflight = request(`${g.url}/m/slow`);
+      await until(() => held.length === 1, 2000, 5);
+      const r = setOverride(op, {
+        path: "upstreams.m.endpoints.a.url",
+        value: moved.url,
+        actor: "alice",
+        role: "operator",
+        reason: "fail over to the standby",
+      });
+      expect(r.ok).toBe(true);
+      await until(() => g.revision() === (r.ok ? r.revision : -1), 2000);
+      expect(await request(`${g.url}/m/next`)).toMatchObject({ status: 200, body: "new" });
+      // The request that was already on its way is answered by the old address, not cut
+      // off (and not retried elsewhere).
+      held[0]!();
+      expect(await inflight).toMatchObject({ status: 200, body: "old" });
+      expect(old.requests).toHaveLength(1);
+      // Once its last request is done, the old address's pool is closed.
+      await until(() => old.sockets.size === 0, 2000);
+    } finally {
+      op.close();
+      await g.close();
+      await old.close();
+      await moved.close();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it("writes the live snapshot with the served revision", async () => {

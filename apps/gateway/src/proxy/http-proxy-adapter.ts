@@ -103,9 +103,24 @@ export class EndpointAgent extends http.Agent {
     ).addRequest.call(this, req, options);
   }
 
+  /** Set once the endpoint left the config: sockets close as their requests finish. */
+  private retired = false;
+
   override keepSocketAlive(socket: Socket): boolean {
+    if (this.retired) return false;
     (socket as PooledSocket)[kFreedAt] = Date.now();
     return (super.keepSocketAlive as (s: Socket) => boolean)(socket);
+  }
+
+  /**
+   * Stop pooling: idle sockets close now, sockets in use when their request (and any request
+   * queued behind it) is done. Requests in flight are not cut off.
+   */
+  retire(): void {
+    this.retired = true;
+    for (const list of Object.values(this.freeSockets)) {
+      if (list !== undefined) for (const s of [...list]) s.destroy();
+    }
   }
 
   /** Close pooled sockets idle for `idleMs` or longer. */
@@ -292,6 +307,8 @@ const ONCE = { once: true } as const;
 
 export class HttpProxyAdapter {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Endpoints no longer configured whose last requests are still running. */
+  private readonly retiring = new Set<Endpoint>();
   private readonly clock: Clock;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -333,13 +350,27 @@ export class HttpProxyAdapter {
     this.endpoints.set(url, { agent, proxy, web: proxy.web.bind(proxy) as Web });
   }
 
-  /** Drop pools for endpoints no longer configured. */
+  /**
+   * Retire the pools of endpoints no longer configured. New attempts can no longer reach
+   * them; the requests already in flight there finish, and then their sockets close.
+   */
   retainOnly(urls: ReadonlySet<string>): void {
     for (const [url, ep] of this.endpoints) {
       if (!urls.has(url)) {
+        this.endpoints.delete(url);
+        ep.agent.retire();
+        this.retiring.add(ep);
+      }
+    }
+    this.forgetRetired();
+  }
+
+  private forgetRetired(): void {
+    for (const ep of this.retiring) {
+      if (ep.agent.socketCount() === 0) {
         ep.agent.destroy();
         ep.proxy.close();
-        this.endpoints.delete(url);
+        this.retiring.delete(ep);
       }
     }
   }
@@ -347,12 +378,14 @@ export class HttpProxyAdapter {
   /** Close pooled sockets that have been idle for POOL_IDLE_MS. */
   closeIdle(now: number, idleMs = POOL_IDLE_MS): void {
     for (const ep of this.endpoints.values()) ep.agent.closeIdle(now, idleMs);
+    this.forgetRetired();
   }
 
-  /** Sockets currently open to upstreams (in use and idle). */
+  /** Sockets currently open to upstreams (in use and idle, retired endpoints included). */
   socketCount(): number {
     let n = 0;
     for (const ep of this.endpoints.values()) n += ep.agent.socketCount();
+    for (const ep of this.retiring) n += ep.agent.socketCount();
     return n;
   }
 
@@ -467,10 +500,11 @@ export class HttpProxyAdapter {
 
   close(): void {
     clearInterval(this.sweeper);
-    for (const ep of this.endpoints.values()) {
+    for (const ep of [...this.endpoints.values(), ...this.retiring]) {
       ep.agent.destroy();
       ep.proxy.close();
     }
     this.endpoints.clear();
+    this.retiring.clear();
   }
 }
