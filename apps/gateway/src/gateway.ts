@@ -147,14 +147,16 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
 
   const applyConfig = (next: Config, rev = active.revision + 1): void => {
     runtime.apply(next);
-    const urls = new Set<string>();
-    for (const u of Object.values(next.upstreams)) {
+    const configured = new Map<string, Set<string>>();
+    for (const [id, u] of Object.entries(next.upstreams)) {
+      const urls = new Set<string>();
       for (const ep of Object.values(u.endpoints)) {
-        adapter.ensureEndpoint(ep.url, u.maxSockets);
+        adapter.ensureEndpoint(id, ep.url, u.maxSockets);
         urls.add(ep.url);
       }
+      configured.set(id, urls);
     }
-    adapter.retainOnly(urls);
+    adapter.retainOnly(configured);
     cache.resize(next.gateway.cache.maxBytes);
     // In-flight requests keep the ActiveConfig they read; new ones see this one.
     active = activeConfig(next, rev, new RouteTable(next));

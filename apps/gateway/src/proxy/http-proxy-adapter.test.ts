@@ -60,7 +60,7 @@ interface Sent {
 }
 
 /** A front server that proxies every request through the adapter to `target`. */
-async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[]) {
+async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[], upstreamId = "up") {
   const server = http.createServer((req, res) => {
     // As the request path does: the client's Connection fields are not forwarded.
     stripHopByHop(req.headers);
@@ -68,6 +68,7 @@ async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[]) {
       .attempt(
         req,
         res,
+        upstreamId,
         { id: "a", url: target },
         {
           path: req.url ?? "/",
@@ -196,5 +197,40 @@ describe("HttpProxyAdapter", () => {
       [0, true],
       [0, true],
     ]);
+  });
+
+  it("keeps a pool per upstream at a shared address, and retires one without the other", async () => {
+    const held: ServerResponse[] = [];
+    const up = await upstream((_req, res) => held.push(res));
+    const a = adapter();
+    a.ensureEndpoint("wide", up.url, 4);
+    a.ensureEndpoint("narrow", up.url, 1);
+    const wide = await front(a, up.url, [], "wide");
+    const narrow = await front(a, up.url, [], "narrow");
+    const answers = [
+      request(`${wide}/1`),
+      request(`${wide}/2`),
+      request(`${narrow}/3`),
+      request(`${narrow}/4`),
+    ];
+    // Both of wide's requests and one of narrow's are at the upstream; narrow's second waits
+    // for its pool's only socket.
+    await expect.poll(() => held.length).toBe(3);
+    expect(up.connections).toBe(3);
+    for (const r of held.splice(0)) r.end("ok");
+    await expect.poll(() => held.length).toBe(1);
+    for (const r of held.splice(0)) r.end("ok");
+    expect((await Promise.all(answers)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(a.socketCount()).toBe(3);
+
+    // narrow leaves the config: its socket closes, wide's two stay pooled and serve on.
+    a.retainOnly(new Map([["wide", new Set([up.url])]]));
+    await expect.poll(() => a.socketCount()).toBe(2);
+    expect(up.open.size).toBe(2);
+    const again = request(`${wide}/5`);
+    await expect.poll(() => held.length).toBe(1);
+    held.pop()!.end("ok");
+    expect((await again).body).toBe("ok");
+    expect(up.connections).toBe(3);
   });
 });

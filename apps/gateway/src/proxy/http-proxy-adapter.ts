@@ -306,7 +306,11 @@ const noop = () => {};
 const ONCE = { once: true } as const;
 
 export class HttpProxyAdapter {
-  private readonly endpoints = new Map<string, Endpoint>();
+  /**
+   * Pools by upstream, then by endpoint URL. Two upstreams that name the same address keep
+   * pools of their own, so each keeps its own size and one cannot take the other's sockets.
+   */
+  private readonly endpoints = new Map<string, Map<string, Endpoint>>();
   /** Endpoints no longer configured whose last requests are still running. */
   private readonly retiring = new Set<Endpoint>();
   private readonly clock: Clock;
@@ -318,9 +322,11 @@ export class HttpProxyAdapter {
     this.sweeper.unref();
   }
 
-  /** Create or resize the pool for an endpoint URL. */
-  ensureEndpoint(url: string, maxSockets: number): void {
-    const existing = this.endpoints.get(url);
+  /** Create or resize the pool for one of an upstream's endpoint URLs. */
+  ensureEndpoint(upstream: string, url: string, maxSockets: number): void {
+    let pools = this.endpoints.get(upstream);
+    if (pools === undefined) this.endpoints.set(upstream, (pools = new Map()));
+    const existing = pools.get(url);
     if (existing) {
       existing.agent.maxSockets = maxSockets;
       existing.agent.maxFreeSockets = maxSockets;
@@ -347,22 +353,30 @@ export class HttpProxyAdapter {
     });
     // Errors reach the per-request callback; this keeps a stray one from crashing the process.
     proxy.on("error", noop);
-    this.endpoints.set(url, { agent, proxy, web: proxy.web.bind(proxy) as Web });
+    pools.set(url, { agent, proxy, web: proxy.web.bind(proxy) as Web });
   }
 
   /**
-   * Retire the pools of endpoints no longer configured. New attempts can no longer reach
-   * them; the requests already in flight there finish, and then their sockets close.
+   * Retire the pools of endpoints no longer configured (`configured`: endpoint URLs by
+   * upstream). New attempts can no longer reach them; the requests already in flight there
+   * finish, and then their sockets close.
    */
-  retainOnly(urls: ReadonlySet<string>): void {
-    for (const [url, ep] of this.endpoints) {
-      if (!urls.has(url)) {
-        this.endpoints.delete(url);
+  retainOnly(configured: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [upstream, pools] of this.endpoints) {
+      const urls = configured.get(upstream);
+      for (const [url, ep] of pools) {
+        if (urls?.has(url)) continue;
+        pools.delete(url);
         ep.agent.retire();
         this.retiring.add(ep);
       }
+      if (pools.size === 0) this.endpoints.delete(upstream);
     }
     this.forgetRetired();
+  }
+
+  private *pools(): IterableIterator<Endpoint> {
+    for (const pools of this.endpoints.values()) yield* pools.values();
   }
 
   private forgetRetired(): void {
@@ -377,14 +391,14 @@ export class HttpProxyAdapter {
 
   /** Close pooled sockets that have been idle for POOL_IDLE_MS. */
   closeIdle(now: number, idleMs = POOL_IDLE_MS): void {
-    for (const ep of this.endpoints.values()) ep.agent.closeIdle(now, idleMs);
+    for (const ep of this.pools()) ep.agent.closeIdle(now, idleMs);
     this.forgetRetired();
   }
 
   /** Sockets currently open to upstreams (in use and idle, retired endpoints included). */
   socketCount(): number {
     let n = 0;
-    for (const ep of this.endpoints.values()) n += ep.agent.socketCount();
+    for (const ep of this.pools()) n += ep.agent.socketCount();
     for (const ep of this.retiring) n += ep.agent.socketCount();
     return n;
   }
@@ -392,13 +406,14 @@ export class HttpProxyAdapter {
   attempt(
     req: IncomingMessage,
     res: ServerResponse,
+    upstream: string,
     target: ProxyTarget,
     opts: AttemptOptions,
   ): Promise<AttemptOutcome<UpstreamResponse>> {
-    let ep = this.endpoints.get(target.url);
+    let ep = this.endpoints.get(upstream)?.get(target.url);
     if (!ep) {
-      this.ensureEndpoint(target.url, 256);
-      ep = this.endpoints.get(target.url)!;
+      this.ensureEndpoint(upstream, target.url, 256);
+      ep = this.endpoints.get(upstream)!.get(target.url)!;
     }
     const clock = this.clock;
     const signal = opts.signal;
@@ -500,7 +515,7 @@ export class HttpProxyAdapter {
 
   close(): void {
     clearInterval(this.sweeper);
-    for (const ep of [...this.endpoints.values(), ...this.retiring]) {
+    for (const ep of [...this.pools(), ...this.retiring]) {
       ep.agent.destroy();
       ep.proxy.close();
     }

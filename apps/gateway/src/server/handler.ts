@@ -261,7 +261,7 @@ export class RequestHandler {
       (a) => {
         // Read by http-proxy when it copies the request's headers for this attempt.
         req.headers[deadlineHeader] = String(Math.max(0, Math.floor(a.deadlineRemainingMs)));
-        return d.adapter.attempt(req, res, a.endpoint, {
+        return d.adapter.attempt(req, res, a.upstream, a.endpoint, {
           path: match.upstreamPath,
           body: body.kind === "none" ? undefined : bodySource(body, onBodyTooLarge),
           signal: a.signal,
