@@ -11,6 +11,7 @@ import {
   EventBus,
   loadConfig,
   mathRandom,
+  startupOnlyChanges,
   systemClock,
   type Clock,
   type Config,
@@ -139,6 +140,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   const startedAt = clock.wallNow();
 
   let active: ActiveConfig = activeConfig(config, revision, new RouteTable(config));
+  /** What the listeners and the parser were set up with. */
+  const startConfig = config;
   // Requests only arrive after listen(), by which time the handler below exists.
   const server: Server = createTrafficServer(config.gateway, (req, res) =>
     handler.handle(req, res),
@@ -160,7 +163,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     cache.resize(next.gateway.cache.maxBytes);
     // In-flight requests keep the ActiveConfig they read; new ones see this one.
     active = activeConfig(next, rev, new RouteTable(next));
-    server.keepAliveTimeout = serverLimits(next.gateway).keepAliveTimeout;
+    // The parser's limits that Node reads per connection check apply at once; the listeners
+    // and the header size limit are fixed at start (overrides of them are refused).
+    const limits = serverLimits(next.gateway);
+    server.keepAliveTimeout = limits.keepAliveTimeout;
+    server.headersTimeout = limits.headersTimeout;
+    server.requestTimeout = limits.requestTimeout;
+    for (const issue of startupOnlyChanges(startConfig, next))
+      logger.warn({ path: issue.path }, `config: ${issue.path} ${issue.message}`);
     health.restart(next);
   };
   applyConfig(config, revision);

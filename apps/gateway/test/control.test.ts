@@ -7,10 +7,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigInput, ResilienceEvent } from "@rg/core";
-import { openStore, queryEvents, readInstances, setOverride, type Store } from "@rg/db";
+import {
+  clearOverride,
+  openStore,
+  queryEvents,
+  readInstances,
+  setOverride,
+  type Store,
+} from "@rg/db";
 import { startDemoUpstream, type DemoUpstream } from "../src/demo-upstream";
 import type { Gateway } from "../src/gateway";
-import { gatewayFor, request, startUpstream, trackUncaught, uncaught, until } from "./harness";
+import {
+  gatewayFor,
+  raw,
+  request,
+  startUpstream,
+  statusOf,
+  trackUncaught,
+  uncaught,
+  until,
+} from "./harness";
 
 trackUncaught();
 
@@ -147,6 +163,32 @@ describe("operator overrides", () => {
       await old.close();
       await moved.close();
       rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it("a lowered headers timeout applies to the running listener", async () => {
+    const r = setOverride(operator, {
+      path: "gateway.limits.headersTimeoutMs",
+      value: 400,
+      actor: "alice",
+      role: "operator",
+      reason: "slowloris wave",
+    });
+    expect(r.ok).toBe(true);
+    try {
+      await until(() => gw.revision() === (r.ok ? r.revision : -1), 2000);
+      // Headers that never finish: closed with 408 well before the 10 s the gateway started with.
+      const slow = await raw(gw.port, "GET /api/x HTTP/1.1\r\nHost: a\r\nX-Slow: 1", 5000);
+      expect(slow.closed).toBe(true);
+      expect(statusOf(slow.text)).toBe(408);
+      expect(slow.ms).toBeLessThan(3000);
+    } finally {
+      clearOverride(operator, {
+        path: "gateway.limits.headersTimeoutMs",
+        actor: "alice",
+        role: "operator",
+        reason: "wave over",
+      });
     }
   });
 

@@ -8,6 +8,7 @@ import {
   ConfigError,
   getAtPath,
   splitPath,
+  startupOnlyChanges,
   validateConfig,
   type Config,
   type ConfigIssue,
@@ -274,13 +275,20 @@ function changeOverride(store: Store, c: OverrideChange): ChangeResult {
       requestId: c.requestId,
       at: c.now,
     };
-    if (!next.ok) {
+    // A setting the running gateway cannot take on would be recorded as applied and do
+    // nothing: refused like an invalid value.
+    const issues = !next.ok
+      ? next.issues
+      : current.ok
+        ? startupOnlyChanges(current.config, next.config)
+        : [];
+    if (!next.ok || issues.length > 0) {
       appendAudit(store, {
         ...audit,
         ...(c.set ? { after: c.set.value } : {}),
         outcome: "refused",
       });
-      return { ok: false, issues: next.issues };
+      return { ok: false, issues };
     }
     const after = getAtPath(next.config, c.path);
     const revision = bumpRevision(store, c.now);

@@ -157,6 +157,49 @@ describe("overrides", () => {
     expect(audit.map((a) => a.outcome)).toEqual(["refused"]);
   });
 
+  it("refuses a setting the running gateway cannot take on, naming it; allows the rest", () => {
+    const port = setOverride(t.store, {
+      path: "gateway.listen.port",
+      value: 8181,
+      ...actor,
+      reason: "move the listener",
+    });
+    expect(port.ok).toBe(false);
+    if (port.ok) return;
+    expect(port.issues).toEqual([
+      {
+        path: "gateway.listen.port",
+        message: expect.stringMatching(/fixed when the gateway starts .*restart/),
+      },
+    ]);
+    // Through a parent object too: the header limit is the parser's, fixed at start.
+    const limits = setOverride(t.store, {
+      path: "gateway.limits",
+      value: { maxHeaderBytes: 4096 },
+      ...actor,
+      reason: "tighter limits",
+    });
+    expect(limits.ok).toBe(false);
+    if (limits.ok) return;
+    expect(limits.issues.map((i) => i.path)).toEqual(["gateway.limits.maxHeaderBytes"]);
+    expect(currentRevision(t.store)).toBe(1);
+    expect(
+      queryAudit(t.store, {})
+        .rows.filter((a) => a.outcome === "refused")
+        .map((a) => a.target)
+        .sort(),
+    ).toEqual(["gateway.limits", "gateway.listen.port"]);
+    // Runtime settings beside them are applied, and so is a value the gateway already has.
+    for (const [path, value] of [
+      ["gateway.limits.keepAliveTimeoutMs", 7000],
+      ["gateway.limits.headersTimeoutMs", 5000],
+      ["gateway.listen.port", 8080],
+    ] as const) {
+      const r = setOverride(t.store, { path, value, ...actor, reason: "tune" });
+      expect(r.ok, path).toBe(true);
+    }
+  });
+
   it("rolls the whole change back when the audit insert fails", () => {
     t.store.sqlite.exec(
       "CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",

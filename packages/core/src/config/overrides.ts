@@ -3,7 +3,7 @@
  * the bootstrap input with every live override applied in revision order, validated again.
  */
 import type { Config } from "./schema";
-import { validateConfig, type ConfigResult } from "./validate";
+import { validateConfig, type ConfigIssue, type ConfigResult } from "./validate";
 
 export interface ConfigOverride {
   /** Dotted path, e.g. `routes.payments.mode` or `upstreams.payments.circuitBreaker.forcedState`. */
@@ -76,3 +76,33 @@ export function applyOverrides(
 }
 
 export type { Config };
+
+/**
+ * Settings a running gateway cannot take on: the sockets it listens on and the parser's
+ * header limit are fixed when it starts. Everything else in the config applies at runtime.
+ */
+export const STARTUP_ONLY_PATHS = [
+  "gateway.listen.host",
+  "gateway.listen.port",
+  "gateway.admin.host",
+  "gateway.admin.port",
+  "gateway.limits.maxHeaderBytes",
+] as const;
+
+/**
+ * The startup-only settings that differ between two configs, as issues naming each one: an
+ * override may not change them, because it would be recorded as applied and do nothing.
+ */
+export function startupOnlyChanges(before: Config, after: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const path of STARTUP_ONLY_PATHS) {
+    const was = getAtPath(before, path);
+    const now = getAtPath(after, path);
+    if (was !== now)
+      issues.push({
+        path,
+        message: `is fixed when the gateway starts (${String(was)} now): change it in the config file and restart the gateway`,
+      });
+  }
+  return issues;
+}

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { applyOverrides, formatIssues, parseConfigText, validateConfig } from "./index";
+import {
+  applyOverrides,
+  formatIssues,
+  parseConfigText,
+  startupOnlyChanges,
+  validateConfig,
+} from "./index";
 
 const example = readFileSync(join(import.meta.dirname, "../../../../config/example.yaml"), "utf8");
 
@@ -53,5 +59,22 @@ describe("config schema", () => {
     if (!bad.ok) expect(bad.issues[0]!.path).toBe("routes.payments.timeouts.totalMs");
     const proto = applyOverrides(base, [{ path: "__proto__.polluted", value: 1 }]);
     expect(proto.ok).toBe(false);
+  });
+
+  it("names the startup-only settings two configs differ in, and only those", () => {
+    const r = parseConfigText(example);
+    if (!r.ok) throw new Error("example invalid");
+    const base = r.config;
+    const moved = applyOverrides(base, [
+      { path: "gateway.admin", value: { host: "0.0.0.0", port: 9191 } },
+      { path: "gateway.limits.keepAliveTimeoutMs", value: 1234 },
+      { path: "routes.payments.mode", value: "degraded" },
+    ]);
+    if (!moved.ok) throw new Error("override invalid");
+    expect(startupOnlyChanges(base, moved.config).map((i) => i.path)).toEqual([
+      "gateway.admin.host",
+      "gateway.admin.port",
+    ]);
+    expect(startupOnlyChanges(base, base)).toEqual([]);
   });
 });

@@ -586,14 +586,18 @@ export const gatewaySchema = z
         port: z.number().int().min(0).max(65535).default(8080),
       })
       .strict()
-      .default({ host: "127.0.0.1", port: 8080 }),
+      .default({ host: "127.0.0.1", port: 8080 })
+      .describe("Traffic listener. Fixed when the gateway starts: overrides are refused."),
     admin: z
       .object({
         host: z.string().default("127.0.0.1"),
         port: z.number().int().min(0).max(65535).default(9090),
       })
       .strict()
-      .default({ host: "127.0.0.1", port: 9090 }),
+      .default({ host: "127.0.0.1", port: 9090 })
+      .describe(
+        "Admin listener (health, readiness, metrics). Fixed when the gateway starts: overrides are refused.",
+      ),
     mode: modeSchema
       .default("normal")
       .describe("Gateway-wide mode; the stricter of gateway and route mode applies."),
@@ -605,7 +609,7 @@ export const gatewaySchema = z
           .min(1024)
           .max(1_048_576)
           .default(16_384)
-          .describe("Larger request headers get 431."),
+          .describe("Larger request headers get 431. Fixed when the gateway starts."),
         headersTimeoutMs: ms()
           .min(100)
           .default(10_000)
