@@ -13,6 +13,27 @@ export const ERROR_CATALOGUE = {
     title: "Request header fields too large",
   },
   RG_BODY_TOO_LARGE: { status: 413, type: "body-too-large", title: "Request body too large" },
+  RG_LENGTH_REQUIRED: {
+    status: 411,
+    type: "length-required",
+    title: "This request's body needs a Content-Length",
+  },
+  RG_TARGET_TOO_LONG: { status: 414, type: "target-too-long", title: "Request target too long" },
+  RG_EXPECTATION_FAILED: {
+    status: 417,
+    type: "expectation-failed",
+    title: "Expectation not supported",
+  },
+  RG_METHOD_NOT_SUPPORTED: {
+    status: 501,
+    type: "method-not-supported",
+    title: "The gateway does not proxy this method",
+  },
+  RG_VERSION_NOT_SUPPORTED: {
+    status: 505,
+    type: "version-not-supported",
+    title: "HTTP version not supported",
+  },
   RG_REQUEST_TIMEOUT: { status: 408, type: "request-timeout", title: "Request timeout" },
   RG_ROUTE_NOT_FOUND: {
     status: 404,

@@ -60,8 +60,13 @@ export function sendProblem(
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   408: "Request Timeout",
+  411: "Length Required",
   413: "Content Too Large",
+  414: "URI Too Long",
+  417: "Expectation Failed",
   431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  505: "HTTP Version Not Supported",
 };
 
 /**

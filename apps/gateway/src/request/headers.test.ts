@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { loadConfig } from "@rg/core";
-import { filterRawResponseHeaders, stripHopByHop } from "./headers";
+import { filterRawResponseHeaders, frameUpstreamBody, stripHopByHop } from "./headers";
 
 const minimal = {
   upstreams: { u: { endpoints: { a: { url: "http://127.0.0.1:1" } } } },
@@ -146,5 +146,40 @@ describe("isHopByHop", () => {
       "date",
     ])
       expect(isHopByHop(n), n).toBe(false);
+  });
+});
+
+describe("framing the forwarded body", () => {
+  const req = (method: string, headers: IncomingHttpHeaders) =>
+    ({ method, headers }) as unknown as IncomingMessage;
+
+  it("gives a buffered body its length, whatever the method and the client's framing", () => {
+    for (const method of ["GET", "HEAD", "DELETE", "OPTIONS", "POST"]) {
+      const r = req(method, { "transfer-encoding": "chunked" });
+      expect(
+        frameUpstreamBody(r, { kind: "buffered", data: Buffer.from("abcde") }, undefined),
+      ).toBe(true);
+      expect(r.headers).toEqual({ "content-length": "5" });
+    }
+  });
+
+  it("keeps a streamed body's declared length, even when Connection named it", () => {
+    const r = req("GET", {});
+    expect(frameUpstreamBody(r, { kind: "stream" }, "70000")).toBe(true);
+    expect(r.headers).toEqual({ "content-length": "70000" });
+  });
+
+  it("chunks a streamed body of unknown length where Node would, and refuses it elsewhere", () => {
+    const post = req("POST", { "transfer-encoding": "chunked" });
+    expect(frameUpstreamBody(post, { kind: "stream" }, undefined)).toBe(true);
+    expect(post.headers).toEqual({ "transfer-encoding": "chunked" });
+    for (const method of ["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"])
+      expect(frameUpstreamBody(req(method, {}), { kind: "stream" }, undefined), method).toBe(false);
+  });
+
+  it("never lets Connection take the Host away", () => {
+    const h: IncomingHttpHeaders = { connection: "host, x-a", host: "shop.example", "x-a": "1" };
+    stripHopByHop(h);
+    expect(h).toEqual({ host: "shop.example" });
   });
 });

@@ -45,12 +45,55 @@ function connectionTokens(value: string | string[] | undefined): readonly string
     .filter((t) => t.length > 0);
 }
 
-/** Remove hop-by-hop headers (and those named by Connection) from a header object in place. */
+/**
+ * Remove hop-by-hop headers (and those named by Connection) from a header object in place.
+ * A Connection header cannot take Host away: it names the origin, not this connection.
+ */
 export function stripHopByHop(headers: IncomingHttpHeaders): void {
   if (headers.connection !== undefined) {
-    for (const n of connectionTokens(headers.connection)) delete headers[n];
+    for (const n of connectionTokens(headers.connection)) if (n !== "host") delete headers[n];
   }
   for (const k in headers) if (isHopByHop(k)) delete headers[k];
+}
+
+/**
+ * Methods Node's client sends without chunked framing unless told otherwise, and for which
+ * http-proxy writes `Content-Length: 0` when none is set (DELETE, OPTIONS). A body on one of
+ * them must carry a length, or its bytes would follow the head unframed and the upstream
+ * would read them as the next request on the pooled connection.
+ */
+const UNCHUNKED_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
+
+/**
+ * Frame the body the gateway forwards, in place, after the hop-by-hop fields (among them the
+ * client's Transfer-Encoding) are gone: the length of a buffered body, the client's declared
+ * length for a streamed one, chunked otherwise. False when the body cannot be framed for
+ * this method (streamed, no declared length): the request must then be refused.
+ */
+export function frameUpstreamBody(
+  req: IncomingMessage,
+  body: { kind: "none" } | { kind: "buffered"; data: Buffer } | { kind: "stream" },
+  declaredLength: string | undefined,
+): boolean {
+  const h = req.headers;
+  delete h["transfer-encoding"];
+  switch (body.kind) {
+    case "none":
+      if (declaredLength !== undefined) h["content-length"] = declaredLength;
+      return true;
+    case "buffered":
+      h["content-length"] = String(body.data.length);
+      return true;
+    case "stream":
+      if (declaredLength !== undefined) {
+        h["content-length"] = declaredLength;
+        return true;
+      }
+      if (UNCHUNKED_METHODS.has(req.method ?? "GET")) return false;
+      delete h["content-length"];
+      h["transfer-encoding"] = "chunked";
+      return true;
+  }
 }
 
 /**

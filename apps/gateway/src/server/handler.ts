@@ -23,6 +23,7 @@ import { bodySource, readRequestBody, replayable, type RequestBody } from "../re
 import {
   checkFraming,
   consumerOf,
+  frameUpstreamBody,
   hostOf,
   prepareUpstreamHeaders,
   requestIdOf,
@@ -114,6 +115,8 @@ export class RequestHandler {
     const requestId = requestIdOf(req);
 
     const framing = checkFraming(req);
+    // Read before the hop-by-hop fields go: a Connection header may name Content-Length.
+    const declaredLength = req.headers["content-length"];
     if (framing !== "ok") {
       res.shouldKeepAlive = false;
       sendProblem(res, "RG_BAD_REQUEST", {
@@ -235,6 +238,15 @@ export class RequestHandler {
     const body: RequestBody = b;
 
     prepareUpstreamHeaders(req, requestId, cfg.gateway.forwarded);
+    if (!frameUpstreamBody(req, body, declaredLength)) {
+      res.shouldKeepAlive = false;
+      this.answered(route, started, "RG_LENGTH_REQUIRED");
+      sendProblem(res, "RG_LENGTH_REQUIRED", {
+        requestId,
+        detail: `a ${method} body larger than ${limits.retryBodyBytes} bytes needs a Content-Length`,
+      });
+      return;
+    }
 
     const consumer = consumerOf(
       req,
