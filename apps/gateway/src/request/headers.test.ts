@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { loadConfig } from "@rg/core";
-import { filterRawResponseHeaders, frameUpstreamBody, stripHopByHop } from "./headers";
+import {
+  checkTarget,
+  filterRawResponseHeaders,
+  frameUpstreamBody,
+  hasDotSegment,
+  stripHopByHop,
+} from "./headers";
 
 const minimal = {
   upstreams: { u: { endpoints: { a: { url: "http://127.0.0.1:1" } } } },
@@ -181,5 +187,73 @@ describe("framing the forwarded body", () => {
     const h: IncomingHttpHeaders = { connection: "host, x-a", host: "shop.example", "x-a": "1" };
     stripHopByHop(h);
     expect(h).toEqual({ host: "shop.example" });
+  });
+});
+
+describe("request target and Host", () => {
+  const req = (url: string, raw: string[], version = "1.1") => {
+    const headers: IncomingHttpHeaders = {};
+    for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] ??= raw[i + 1];
+    const [major, minor] = version.split(".").map(Number);
+    return {
+      url,
+      rawHeaders: raw,
+      headers,
+      httpVersion: version,
+      httpVersionMajor: major,
+      httpVersionMinor: minor,
+    } as unknown as IncomingMessage;
+  };
+
+  it("finds dot-segments however they are written, and only whole segments", () => {
+    for (const p of [
+      "/a/../b",
+      "/a/./b",
+      "/a/%2e%2E/b",
+      "/a/.%2e/b",
+      "/a/..%2fb",
+      "/a\\..\\b",
+      "/a/%2e%2e%5cb",
+      "/..",
+    ])
+      expect(hasDotSegment(p), p).toBe(true);
+    for (const p of ["/a/b", "/a/.well-known/x", "/a/..b", "/a/b.c/d", "/a?x=/../", "/%41"])
+      expect(hasDotSegment(p), p).toBe(false);
+  });
+
+  it("routes an origin-form target and takes an absolute-form target's authority as Host", () => {
+    expect(checkTarget(req("/api/x?q=1", ["Host", "gw.test"]))).toEqual({
+      ok: true,
+      path: "/api/x?q=1",
+    });
+    const abs = req("http://other.example:8080?q=1", ["Host", "gw.test"]);
+    expect(checkTarget(abs)).toEqual({ ok: true, path: "/?q=1" });
+    expect(abs.headers.host).toBe("other.example:8080");
+    expect(checkTarget(req("/x", [], "1.0"))).toEqual({ ok: true, path: "/x" });
+    expect(checkTarget(req("/x", ["Host", "[::1]:8080"])).ok).toBe(true);
+  });
+
+  it("refuses what RFC 9112 says a server must refuse, naming the reason", () => {
+    const cases: [IncomingMessage, RegExp][] = [
+      [req("/x", []), /needs a Host/],
+      [req("/x", ["Host", "a", "host", "b"]), /more than one Host/],
+      [req("/x", ["Host", "user@a"]), /not a valid host/],
+      [req("/x", ["Host", "a:http"]), /not a valid host/],
+      [req("http://u@a/x", ["Host", "a"]), /authority/],
+      [req("*", ["Host", "a"]), /absolute path/],
+      [req("/x#f", ["Host", "a"]), /fragment/],
+      [req("/x/../y", ["Host", "a"]), /segment/],
+      [req("/x", ["Host", "a"], "0.9"), /HTTP\/0\.9/],
+    ];
+    for (const [r, why] of cases) {
+      const c = checkTarget(r);
+      expect(c.ok, r.url).toBe(false);
+      if (!c.ok) {
+        expect(c.code).toBe("RG_BAD_REQUEST");
+        expect(c.detail).toMatch(why);
+      }
+    }
+    const v2 = checkTarget(req("/x", ["Host", "a"], "2.0"));
+    expect(v2).toMatchObject({ ok: false, code: "RG_VERSION_NOT_SUPPORTED" });
   });
 });

@@ -147,6 +147,79 @@ export function checkFraming(req: IncomingMessage): SmugglingVerdict {
   return "ok";
 }
 
+/** RFC 3986 host (IP-literal, IPv4 or reg-name) with an optional numeric port: RFC 9112 §3.2. */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d*)?$/;
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
+
+export type TargetCheck =
+  | { ok: true; path: string }
+  | {
+      ok: false;
+      code: "RG_BAD_REQUEST" | "RG_VERSION_NOT_SUPPORTED";
+      detail: string;
+    };
+
+function refused(detail: string): TargetCheck {
+  return { ok: false, code: "RG_BAD_REQUEST", detail };
+}
+
+/**
+ * True when a path has a `.` or `..` segment, written plainly or percent-encoded, with `/`,
+ * `\` or their encodings as separators. Such a path is matched against one route prefix but
+ * resolves to another at any upstream that normalises it (RFC 3986 §5.2.4).
+ */
+export function hasDotSegment(path: string): boolean {
+  const q = path.indexOf("?");
+  let p = q === -1 ? path : path.slice(0, q);
+  if (p.indexOf(".") === -1 && p.indexOf("%") === -1) return false;
+  p = p.replace(/%2e/gi, ".").replace(/%2f/gi, "/").replace(/%5c/gi, "\\");
+  for (const seg of p.split(/[/\\]/)) if (seg === "." || seg === "..") return true;
+  return false;
+}
+
+/**
+ * The request line and Host, checked before routing (RFC 9112 §2.3, §3.2): HTTP/1.x only,
+ * exactly one valid Host on HTTP/1.1, no fragment, no dot-segments, and the target in
+ * origin-form or absolute-form. An absolute-form target's authority replaces Host, as a
+ * server must use it and a proxy must forward it (§3.2.2). Returns the path to route.
+ */
+export function checkTarget(req: IncomingMessage): TargetCheck {
+  if (req.httpVersionMajor !== 1) {
+    return req.httpVersionMajor === 0
+      ? refused("an HTTP/0.9 request line (no version) is not accepted")
+      : {
+          ok: false,
+          code: "RG_VERSION_NOT_SUPPORTED",
+          detail: `HTTP/${req.httpVersion} is not spoken on this port`,
+        };
+  }
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 4 && n.toLowerCase() === "host") hosts++;
+  }
+  if (hosts > 1) return refused("more than one Host field");
+  const host = req.headers.host;
+  if (host === undefined) {
+    if (req.httpVersionMinor >= 1) return refused("an HTTP/1.1 request needs a Host field");
+  } else if (!HOST_VALUE.test(host)) return refused("the Host field is not a valid host[:port]");
+
+  let path = req.url ?? "/";
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    const abs = ABSOLUTE_FORM.exec(path);
+    if (!abs) return refused("request target must be an absolute path or an absolute URI");
+    const authority = abs[1]!;
+    if (authority === "" || authority.includes("@") || !HOST_VALUE.test(authority))
+      return refused("the request target's authority is not a valid host[:port]");
+    req.headers.host = authority;
+    path = abs[2] === "" ? "/" : abs[2]!.charCodeAt(0) === 47 ? abs[2]! : `/${abs[2]!}`;
+  }
+  if (path.indexOf("#") !== -1) return refused("a request target cannot carry a fragment");
+  if (hasDotSegment(path)) return refused("the path has a '.' or '..' segment");
+  return { ok: true, path };
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**

@@ -22,6 +22,7 @@ import type { HttpProxyAdapter, UpstreamResponse } from "../proxy/http-proxy-ada
 import { bodySource, readRequestBody, replayable, type RequestBody } from "../request/body";
 import {
   checkFraming,
+  checkTarget,
   consumerOf,
   frameUpstreamBody,
   hostOf,
@@ -127,16 +128,17 @@ export class RequestHandler {
       return;
     }
 
-    const active = d.active();
-    const method = req.method ?? "GET";
-    const url = req.url ?? "/";
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      sendProblem(res, "RG_BAD_REQUEST", {
-        requestId,
-        detail: "request target must be an absolute path",
-      });
+    const target = checkTarget(req);
+    if (!target.ok) {
+      res.shouldKeepAlive = false;
+      sendProblem(res, target.code, { requestId, detail: target.detail });
+      req.socket.destroySoon?.();
       return;
     }
+
+    const active = d.active();
+    const method = req.method ?? "GET";
+    const url = target.path;
     const host = hostOf(req);
     const match = active.routes.match(method, host, url);
     if (!match) {

@@ -34,6 +34,8 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
       requestTimeout: limits.requestTimeout,
       keepAliveTimeout: limits.keepAliveTimeout,
       connectionsCheckingInterval: limits.connectionsCheckingInterval,
+      // A missing Host is answered by the handler, as a problem like every other refusal.
+      requireHostHeader: false,
     },
     onRequest,
   );
