@@ -7,7 +7,8 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from "no
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import type { GatewayConfig } from "@rg/core";
-import { sendRawProblem } from "../http/problem";
+import type { ErrorCode } from "@rg/core";
+import { sendProblem, sendRawProblem } from "../http/problem";
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -25,6 +26,84 @@ export function serverLimits(g: GatewayConfig) {
   };
 }
 
+interface HttpSocket extends Socket {
+  /** The response Node is writing on this connection now (pipelined ones queue behind it). */
+  _httpMessage?: ServerResponse | null;
+  /** The parser, with the request it is reading (null between requests). */
+  parser?: { incoming?: IncomingMessage | null } | null;
+}
+
+/** The answer for a request Node's parser refused. */
+function problemFor(err: Error & { code?: string; rawPacket?: Buffer }): ErrorCode {
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW": {
+      // Still inside the request line (no line end yet): the target is what is too long.
+      const raw = err.rawPacket;
+      if (
+        raw !== undefined &&
+        raw.indexOf(10) === -1 &&
+        /^[A-Z]+ /.test(raw.toString("latin1", 0, 24))
+      )
+        return "RG_TARGET_TOO_LONG";
+      return "RG_HEADERS_TOO_LARGE";
+    }
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return "RG_REQUEST_TIMEOUT";
+    default:
+      return "RG_BAD_REQUEST";
+  }
+}
+
+/**
+ * A parse error on a connection that may still owe answers. Responses are sent in request
+ * order, so nothing may be written before the ones in flight, and nothing at all for a
+ * request that has been answered already:
+ * - bytes after a request that asked to close (RFC 9112 §9.6) are ignored, and the
+ *   connection closes after the answer in flight;
+ * - a broken body of a request already answered (an upstream may answer before reading it)
+ *   closes the connection without another word;
+ * - a broken body of a request still waiting for its answer: the problem takes the answer's
+ *   place, or, if the answer has begun, the connection is cut;
+ * - otherwise (a broken request behind others) the problem follows the answers in flight.
+ * The connection closes after the problem in every case.
+ */
+function onClientError(s: HttpSocket, err: Error & { code?: string; rawPacket?: Buffer }): void {
+  const inFlight = s._httpMessage;
+  if (err.code === "HPE_CLOSED_CONNECTION") {
+    if (inFlight === undefined || inFlight === null) s.destroy();
+    return;
+  }
+  const reading = s.parser?.incoming;
+  const broken = reading !== undefined && reading !== null && !reading.complete ? reading : null;
+  if (broken !== null && (inFlight === undefined || inFlight === null)) {
+    // The error is in the body of a request already answered (an upstream may answer before
+    // it has read the body): nothing more may be written.
+    s.destroy();
+    return;
+  }
+  const code = problemFor(err);
+  const after = (): void => {
+    const res = s._httpMessage;
+    if (res !== undefined && res !== null && !res.writableFinished) {
+      if (res.req === broken) {
+        // The broken request's own answer: the problem takes its place if none of it has
+        // been sent; once begun, it can only be cut off.
+        if (res.headersSent) s.destroy();
+        else sendRawProblem(s, code);
+        return;
+      }
+      // An earlier request's answer is still being written: the problem goes after it.
+      res.once("finish", () => setImmediate(after));
+      res.once("close", () => {
+        if (!res.writableFinished) s.destroy();
+      });
+      return;
+    }
+    sendRawProblem(s, code);
+  };
+  after();
+}
+
 export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener): Server {
   const limits = serverLimits(g);
   const server = http.createServer(
@@ -39,24 +118,28 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
     },
     onRequest,
   );
-  server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+  server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
     const s = socket as Socket;
     if (err.code === "ECONNRESET" || err.code === "EPIPE" || !s.writable) {
       s.destroy();
       return;
     }
-    switch (err.code) {
-      case "HPE_HEADER_OVERFLOW":
-        return sendRawProblem(s, "RG_HEADERS_TOO_LARGE");
-      case "ERR_HTTP_REQUEST_TIMEOUT":
-        return sendRawProblem(s, "RG_REQUEST_TIMEOUT");
-      default:
-        return sendRawProblem(s, "RG_BAD_REQUEST");
-    }
+    onClientError(s, err);
   });
   // No protocol upgrades are proxied: refuse them instead of leaving the socket hanging.
   server.on("upgrade", (_req: IncomingMessage, socket: Duplex) => {
     sendRawProblem(socket as Socket, "RG_BAD_REQUEST");
+  });
+  // Nor is the gateway a forward proxy. Without a listener Node closes the socket silently.
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    sendRawProblem(socket as Socket, "RG_METHOD_NOT_SUPPORTED");
+  });
+  // An Expect other than 100-continue (Node's own answer would be a bare 417).
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false;
+    sendProblem(res, "RG_EXPECTATION_FAILED", {
+      detail: `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported`,
+    });
   });
   return server;
 }
