@@ -622,11 +622,24 @@ describe("Expect: 100-continue", () => {
     );
     expect(await w.waitFor(() => parseResponses(w.text).finals.length > 0, 3000)).toBe(true);
     const r = parseResponses(w.text);
+    // Refused outright: the client is never asked for the body.
+    expect(r.interim).toEqual([]);
     expectProblem(r.finals[0], 413);
     expect(r.finals[0]!.headers["connection"]).toBe("close");
     expect(await w.waitFor(() => w.closed, 3000)).toBe(true);
     w.destroy();
     expect(headsAt("/api/exp-413")).toBe(0);
+  });
+
+  it("refuses an unrouted request without asking for its body, and closes", async () => {
+    // Whether the client then sends the body is unknown, so the connection cannot be reused.
+    const w = new Wire(gw.port);
+    w.send(`POST /nowhere HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+    expect(await w.waitFor(() => w.closed, 3000)).toBe(true);
+    const r = parseResponses(w.text);
+    expect(r.interim).toEqual([]);
+    expectProblem(r.finals[0], 404);
+    expect(r.finals[0]!.headers["connection"]).toBe("close");
   });
 
   it("ignores 100-continue in an HTTP/1.0 request (RFC 9110 §10.1.1)", async () => {

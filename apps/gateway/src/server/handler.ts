@@ -33,6 +33,7 @@ import type { RouteEntry, RouteTable } from "../routing/route-table";
 import type { GatewayMetrics } from "../admin/metrics";
 import type { RuntimePort, PipelineResultOf, RateLimitDecisionLike } from "./runtime-port";
 import { isIdempotentMethod, rateLimitHeaders } from "./runtime-port";
+import { continueIfExpected } from "./traffic-server";
 
 /** Everything that changes together on a config swap; read once per request. */
 export interface ActiveConfig {
@@ -229,6 +230,8 @@ export class RequestHandler {
       bufferBytes: limits.retryBodyBytes,
       maxBytes: limits.maxBodyBytes,
     });
+    // A body declared over the cap is refused before the client is asked to send it.
+    if (read !== "too_large") continueIfExpected(req, res);
     const b = read instanceof Promise ? await read : read;
     if (b === "aborted") return;
     if (b === "too_large") {

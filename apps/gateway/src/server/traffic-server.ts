@@ -26,6 +26,21 @@ export function serverLimits(g: GatewayConfig) {
   };
 }
 
+const kKeepAliveAfterContinue = Symbol("rg.keepAliveAfterContinue");
+type ContinueRequest = IncomingMessage & { [kKeepAliveAfterContinue]?: boolean };
+
+/**
+ * Send the 100 Continue a request is waiting for, if it is: called right before its body is
+ * read. The connection may then be kept alive again, as the body will be read.
+ */
+export function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  const keep = (req as ContinueRequest)[kKeepAliveAfterContinue];
+  if (keep === undefined) return;
+  delete (req as ContinueRequest)[kKeepAliveAfterContinue];
+  res.shouldKeepAlive = keep;
+  res.writeContinue();
+}
+
 interface HttpSocket extends Socket {
   /** The response Node is writing on this connection now (pipelined ones queue behind it). */
   _httpMessage?: ServerResponse | null;
@@ -133,6 +148,15 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
   // Nor is the gateway a forward proxy. Without a listener Node closes the socket silently.
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     sendRawProblem(socket as Socket, "RG_METHOD_NOT_SUPPORTED");
+  });
+  // 100 Continue is the handler's to send, once it is about to read the body: a request
+  // refused before that (no route, read-only, too large) is answered without the client
+  // sending its body. Until then the connection cannot be kept: whether the client sends
+  // the body anyway is not known.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    (req as ContinueRequest)[kKeepAliveAfterContinue] = res.shouldKeepAlive;
+    res.shouldKeepAlive = false;
+    onRequest(req, res);
   });
   // An Expect other than 100-continue (Node's own answer would be a bare 417).
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
