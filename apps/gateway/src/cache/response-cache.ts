@@ -106,6 +106,9 @@ export class ResponseCache {
     if (req.method !== "GET" || !CACHEABLE_STATUS.has(status)) return undefined;
     // Most API answers say no-store or private: refuse them before building a policy.
     if (forbidsSharedStore(headers["cache-control"])) return undefined;
+    // An answer that sets a cookie is someone's own (a session, a personalised page): not
+    // stored at all, even without its cookie, as nginx, Varnish and CDNs do by default.
+    if (headers["set-cookie"] !== undefined) return undefined;
     const policy = new CachePolicy(req, { status, headers }, { shared: true });
     if (!policy.storable()) return undefined;
     const cl = Number(headers["content-length"]);

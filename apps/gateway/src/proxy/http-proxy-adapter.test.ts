@@ -86,6 +86,7 @@ async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[], up
         r.send(
           res,
           ["x-request-id", "gw-1"],
+          5000,
           (c) => {
             s.chunks++;
             s.bytes += c.length;

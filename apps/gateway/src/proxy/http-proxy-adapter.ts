@@ -19,6 +19,7 @@ import type { Socket } from "node:net";
 import httpProxy from "http-proxy";
 import { classify, type Clock, type Outcome } from "@rg/core";
 import type { BodySource } from "../request/body";
+import { sendProblem } from "../http/problem";
 import { filterRawResponseHeaders } from "../request/headers";
 
 export interface AttemptOutcome<R> {
@@ -59,7 +60,24 @@ function takeCaptured(): ClientRequest | undefined {
 }
 
 const kFreedAt = Symbol("rg.freedAt");
-type PooledSocket = Socket & { [kFreedAt]?: number };
+const kStray = Symbol("rg.stray");
+type PooledSocket = Socket & { [kFreedAt]?: number; [kStray]?: () => void };
+
+/**
+ * Bytes on an idle pooled socket answer no request: its framing can no longer be trusted,
+ * and whatever follows would be read as the next request's answer. The socket is closed,
+ * as nginx and Envoy do.
+ */
+function strayListener(this: Socket): void {
+  this.destroy();
+}
+
+function takeFromPool(socket: PooledSocket): void {
+  if (socket[kStray] !== undefined) {
+    socket.off("data", socket[kStray]);
+    socket[kStray] = undefined;
+  }
+}
 
 /**
  * An agent for one endpoint. Taking an idle socket is the common case under load, so it is
@@ -89,6 +107,7 @@ export class EndpointAgent extends http.Agent {
       }
       if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[this.poolName];
       if (socket !== undefined) {
+        takeFromPool(socket);
         capturedReused = true;
         this.reuseSocket(socket, req);
         (req as ClientRequest & { onSocket(s: Socket): void }).onSocket(socket);
@@ -108,8 +127,16 @@ export class EndpointAgent extends http.Agent {
 
   override keepSocketAlive(socket: Socket): boolean {
     if (this.retired) return false;
-    (socket as PooledSocket)[kFreedAt] = Date.now();
-    return (super.keepSocketAlive as (s: Socket) => boolean)(socket);
+    const keep = (super.keepSocketAlive as (s: Socket) => boolean)(socket);
+    if (keep) {
+      const s = socket as PooledSocket;
+      s[kFreedAt] = Date.now();
+      if (s[kStray] === undefined) {
+        s[kStray] = strayListener;
+        s.on("data", strayListener);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -193,23 +220,25 @@ export class UpstreamResponse {
    * Send to the client. `extraHeaders` (flat name/value list, lower-case names) replace the
    * upstream's fields of the same name; `onChunk` sees the body (to fill the cache) and
    * `onEnd` runs once, with `complete` false when the upstream broke off (the client
-   * connection is then destroyed, never a clean short body).
+   * connection is then destroyed, never a clean short body). A body that stops arriving for
+   * `idleMs` (not counting time spent waiting for a slow client) is cut the same way.
    */
   send(
     res: ServerResponse,
     extraHeaders: readonly string[],
+    idleMs: number,
     onChunk?: (chunk: Buffer) => void,
     onEnd?: (complete: boolean) => void,
   ): void {
     const msg = this.message;
-    const headers = filterRawResponseHeaders(msg.rawHeaders, extraHeaders);
+    const headers = filterRawResponseHeaders(msg.rawHeaders, extraHeaders, this.status === 204);
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]!);
 
     if (msg.complete) {
       // The whole answer arrived with its headers: one write, no stream plumbing. Reading
       // the buffered body to its end also hands the upstream socket back to the pool.
       const body = msg.read() as Buffer | null;
-      if (!this.writeHead(res, headers)) return onEnd?.(false);
+      if (!this.writeHead(res, headers, extraHeaders)) return onEnd?.(false);
       if (body !== null && body.length > 0) {
         onChunk?.(body);
         res.end(body);
@@ -221,9 +250,11 @@ export class UpstreamResponse {
     }
 
     let finished = false;
+    let idle: NodeJS.Timeout | undefined;
     const finish = (complete: boolean) => {
       if (finished) return;
       finished = true;
+      if (idle !== undefined) clearTimeout(idle);
       onEnd?.(complete);
     };
     const broken = () => {
@@ -231,6 +262,12 @@ export class UpstreamResponse {
       finish(false);
       res.destroy();
     };
+    if (idleMs > 0) {
+      idle = setTimeout(() => {
+        this.proxyReq.destroy();
+        broken();
+      }, idleMs);
+    }
     msg.on("aborted", broken);
     msg.on("error", broken);
     res.on("close", () => {
@@ -240,12 +277,20 @@ export class UpstreamResponse {
         finish(false);
       }
     });
-    if (!this.writeHead(res, headers)) return finish(false);
+    if (!this.writeHead(res, headers, extraHeaders)) return finish(false);
     msg.on("data", (chunk: Buffer) => {
       onChunk?.(chunk);
-      if (!res.write(chunk)) msg.pause();
+      if (res.write(chunk)) idle?.refresh();
+      else {
+        // Waiting on the client, not the upstream: the idle clock stops.
+        if (idle !== undefined) clearTimeout(idle);
+        msg.pause();
+      }
     });
-    res.on("drain", () => msg.resume());
+    res.on("drain", () => {
+      if (!finished) idle?.refresh();
+      msg.resume();
+    });
     msg.on("end", () => {
       if (!msg.complete) return broken();
       res.end();
@@ -253,15 +298,30 @@ export class UpstreamResponse {
     });
   }
 
-  /** False (and the exchange torn down) when Node refuses the upstream's header values. */
-  private writeHead(res: ServerResponse, headers: string[]): boolean {
+  /**
+   * False when Node refuses the upstream's header values: the upstream answer is thrown
+   * away and the client gets a 502 problem instead (nothing of the answer has been sent).
+   */
+  private writeHead(
+    res: ServerResponse,
+    headers: string[],
+    extraHeaders: readonly string[],
+  ): boolean {
     try {
       res.writeHead(this.status, headers);
       return true;
     } catch {
-      // Headers Node refuses to write (invalid characters): treat as a bad upstream answer.
       this.discard();
-      res.destroy();
+      this.proxyReq.destroy();
+      const id = extraHeaders.indexOf("x-request-id");
+      try {
+        sendProblem(res, "RG_BAD_UPSTREAM_RESPONSE", {
+          ...(id !== -1 && id % 2 === 0 ? { requestId: extraHeaders[id + 1]! } : {}),
+          detail: "the upstream's response headers cannot be forwarded",
+        });
+      } catch {
+        res.destroy();
+      }
       return false;
     }
   }
@@ -489,6 +549,13 @@ export class HttpProxyAdapter {
         const status = msg.statusCode ?? 502;
         if (settled) {
           msg.resume();
+          return;
+        }
+        if (status < 100 || status > 599 || msg.httpVersionMajor !== 1) {
+          // Node's parser takes any three digits and an HTTP/2.0 status line; neither is an
+          // answer an HTTP/1.1 client can be given (RFC 9110 §15, RFC 9112 §4).
+          proxyReq.destroy();
+          settleError("HPE_INVALID_STATUS");
           return;
         }
         const ra = msg.headers["retry-after"];

@@ -100,10 +100,12 @@ export function frameUpstreamBody(
  * Filter a flat raw header list (name, value, name, value…) from an upstream response,
  * dropping hop-by-hop fields, those the Connection header names, and those named in
  * `replacedBy`: a flat name/value list (lower-case names) of fields the gateway sets itself.
+ * `noContent` (a 204) drops Content-Length too: a 204 must not carry one (RFC 9110 §8.6).
  */
 export function filterRawResponseHeaders(
   raw: readonly string[],
   replacedBy: readonly string[] = [],
+  noContent = false,
 ): string[] {
   let named: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -118,6 +120,7 @@ export function filterRawResponseHeaders(
     const lower = name.toLowerCase();
     if (isHopByHop(lower)) continue;
     if (named !== undefined && named.includes(lower)) continue;
+    if (noContent && lower === "content-length") continue;
     for (let j = 0; j < replacedBy.length; j += 2) if (replacedBy[j] === lower) continue outer;
     out.push(name, raw[i + 1]!);
   }

@@ -335,13 +335,14 @@ export class RequestHandler {
         resp.send(
           res,
           extra,
+          rc.timeouts.perTryMs,
           (chunk) => c.push(chunk),
           (complete) => {
             c.end(complete);
           },
         );
       } else {
-        resp.send(res, extra);
+        resp.send(res, extra, rc.timeouts.perTryMs);
       }
       return;
     }
