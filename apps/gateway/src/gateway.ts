@@ -301,6 +301,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     closing ??= (async () => {
       const srv = server;
       srv.close();
+      handler.drain();
       srv.closeIdleConnections();
       const drainUntil = Date.now() + active.config.gateway.drainTimeoutMs;
       while (handler.inFlight > 0 && Date.now() < drainUntil) {

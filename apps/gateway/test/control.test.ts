@@ -330,4 +330,24 @@ describe("store failures and shutdown", () => {
       await g.close();
     }
   });
+
+  it("tells each client answered during the drain to close its connection", async () => {
+    const g = await gatewayFor(config);
+    await demo.setBehaviour("api", { latencyMs: 300 });
+    try {
+      // A keep-alive request in flight when the shutdown starts: its answer must say close,
+      // or the client would send its next request on a connection about to be closed.
+      const answer = raw(g.port, "GET /api/slow HTTP/1.1\r\nHost: a\r\n\r\n", 5000);
+      await until(() => g.inFlight() === 1, 2000, 5);
+      const closing = g.close();
+      const r = await answer;
+      expect(statusOf(r.text)).toBe(200);
+      expect(r.text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(r.closed).toBe(true);
+      await closing;
+    } finally {
+      await demo.setBehaviour("api", {});
+      await g.close();
+    }
+  });
 });
