@@ -161,7 +161,12 @@ export const retryBudgetSchema = z
 export const timeoutsSchema = z
   .object({
     connectMs: ms(60_000).min(1).default(1000).describe("TCP connect timeout per attempt."),
-    perTryMs: ms(300_000).min(1).default(5000).describe("Time to response headers, per attempt."),
+    perTryMs: ms(300_000)
+      .min(1)
+      .default(5000)
+      .describe(
+        "Time to response headers, per attempt; also the longest an answer's body may pause before it is cut.",
+      ),
     totalMs: ms(600_000)
       .min(1)
       .default(15_000)
