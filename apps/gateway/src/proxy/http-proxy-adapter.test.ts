@@ -3,12 +3,17 @@
  * idle sweep, and the two ways an answer reaches the client (whole, or streamed).
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { LiteAbortController, systemClock } from "@rg/core";
 import { request } from "../../test/harness";
 import { stripHopByHop } from "../request/headers";
-import { HttpProxyAdapter, POOL_IDLE_MS, type UpstreamResponse } from "./http-proxy-adapter";
+import {
+  HttpProxyAdapter,
+  POOL_IDLE_MS,
+  type StreamLimits,
+  type UpstreamResponse,
+} from "./http-proxy-adapter";
 
 interface Upstream {
   url: string;
@@ -60,7 +65,13 @@ interface Sent {
 }
 
 /** A front server that proxies every request through the adapter to `target`. */
-async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[], upstreamId = "up") {
+async function front(
+  adapter: HttpProxyAdapter,
+  target: string,
+  sent: Sent[],
+  upstreamId = "up",
+  limits: StreamLimits = { upstreamIdleMs: 5000, clientStallMs: 5000 },
+) {
   const server = http.createServer((req, res) => {
     // As the request path does: the client's Connection fields are not forwarded.
     stripHopByHop(req.headers);
@@ -86,7 +97,7 @@ async function front(adapter: HttpProxyAdapter, target: string, sent: Sent[], up
         r.send(
           res,
           ["x-request-id", "gw-1"],
-          5000,
+          limits,
           (c) => {
             s.chunks++;
             s.bytes += c.length;
@@ -233,5 +244,34 @@ describe("HttpProxyAdapter", () => {
     held.pop()!.end("ok");
     expect((await again).body).toBe("ok");
     expect(up.connections).toBe(3);
+  });
+
+  it("cuts a streamed answer its client stops reading, freeing the upstream socket", async () => {
+    const chunk = Buffer.alloc(64 * 1024, 97);
+    let upstreamClosed = false;
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { "content-length": String(chunk.length * 256) });
+      res.on("close", () => (upstreamClosed = true));
+      let n = 0;
+      const pump = () => {
+        while (n < 256) {
+          n++;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const sent: Sent[] = [];
+    const a = adapter();
+    const url = await front(a, up.url, sent, "up", { upstreamIdleMs: 5000, clientStallMs: 300 });
+    const client = net.connect(Number(new URL(url).port), "127.0.0.1");
+    client.on("error", () => {});
+    client.pause(); // asks, then never reads
+    client.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    await expect.poll(() => upstreamClosed, { timeout: 5000 }).toBe(true);
+    expect(sent[0]?.complete).toBe(false);
+    await expect.poll(() => a.socketCount()).toBe(0);
+    client.destroy();
   });
 });

@@ -220,13 +220,14 @@ export class UpstreamResponse {
    * Send to the client. `extraHeaders` (flat name/value list, lower-case names) replace the
    * upstream's fields of the same name; `onChunk` sees the body (to fill the cache) and
    * `onEnd` runs once, with `complete` false when the upstream broke off (the client
-   * connection is then destroyed, never a clean short body). A body that stops arriving for
-   * `idleMs` (not counting time spent waiting for a slow client) is cut the same way.
+   * connection is then destroyed, never a clean short body). It is cut the same way when
+   * the body stops arriving for `limits.upstreamIdleMs`, or when the client reads none of it
+   * for `limits.clientStallMs` (which would otherwise hold the upstream socket forever).
    */
   send(
     res: ServerResponse,
     extraHeaders: readonly string[],
-    idleMs: number,
+    limits: StreamLimits,
     onChunk?: (chunk: Buffer) => void,
     onEnd?: (complete: boolean) => void,
   ): void {
@@ -262,12 +263,15 @@ export class UpstreamResponse {
       finish(false);
       res.destroy();
     };
-    if (idleMs > 0) {
-      idle = setTimeout(() => {
-        this.proxyReq.destroy();
-        broken();
-      }, idleMs);
-    }
+    const cut = () => {
+      this.proxyReq.destroy();
+      broken();
+    };
+    const arm = (ms: number) => {
+      if (idle !== undefined) clearTimeout(idle);
+      idle = ms > 0 ? setTimeout(cut, ms) : undefined;
+    };
+    arm(limits.upstreamIdleMs);
     msg.on("aborted", broken);
     msg.on("error", broken);
     res.on("close", () => {
@@ -282,13 +286,13 @@ export class UpstreamResponse {
       onChunk?.(chunk);
       if (res.write(chunk)) idle?.refresh();
       else {
-        // Waiting on the client, not the upstream: the idle clock stops.
-        if (idle !== undefined) clearTimeout(idle);
+        // Waiting on the client now, not the upstream.
+        arm(limits.clientStallMs);
         msg.pause();
       }
     });
     res.on("drain", () => {
-      if (!finished) idle?.refresh();
+      if (!finished) arm(limits.upstreamIdleMs);
       msg.resume();
     });
     msg.on("end", () => {
@@ -356,6 +360,14 @@ export class UpstreamResponse {
       this.proxyReq.destroy();
     }
   }
+}
+
+/** How long a streamed answer may make no progress, waiting on either side. */
+export interface StreamLimits {
+  /** The upstream sends nothing more (the route's per-try timeout). */
+  upstreamIdleMs: number;
+  /** The client reads nothing more (`gateway.limits.sendTimeoutMs`). */
+  clientStallMs: number;
 }
 
 export interface AdapterOptions {

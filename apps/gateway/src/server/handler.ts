@@ -322,6 +322,10 @@ export class RequestHandler {
 
     if (result.type === "response") {
       const resp = result.response;
+      const streamLimits = {
+        upstreamIdleMs: rc.timeouts.perTryMs,
+        clientStallMs: cfg.gateway.limits.sendTimeoutMs,
+      };
       const extra: string[] = ["x-request-id", requestId];
       if (rlHeaders) for (const h of rlHeaders) extra.push(h);
       let collector: CacheCollector | undefined;
@@ -350,14 +354,14 @@ export class RequestHandler {
         resp.send(
           res,
           extra,
-          rc.timeouts.perTryMs,
+          streamLimits,
           (chunk) => c.push(chunk),
           (complete) => {
             c.end(complete);
           },
         );
       } else {
-        resp.send(res, extra, rc.timeouts.perTryMs);
+        resp.send(res, extra, streamLimits);
       }
       return;
     }

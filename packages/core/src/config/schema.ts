@@ -638,6 +638,12 @@ export const gatewaySchema = z
         keepAliveTimeoutMs: ms()
           .default(5000)
           .describe("Idle time before a client connection is closed."),
+        sendTimeoutMs: ms()
+          .min(100)
+          .default(60_000)
+          .describe(
+            "Time a client may go without reading any of a streamed answer before its connection and the upstream request are cut (as nginx's send_timeout).",
+          ),
       })
       .strict()
       .default({
@@ -647,6 +653,7 @@ export const gatewaySchema = z
         maxBodyBytes: 10 * 1024 * 1024,
         retryBodyBytes: 1_048_576,
         keepAliveTimeoutMs: 5000,
+        sendTimeoutMs: 60_000,
       }),
     consumers: z
       .object({
