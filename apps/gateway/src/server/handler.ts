@@ -4,6 +4,7 @@
  * http-proxy doing each attempt → response, fallback or problem+json.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import {
   LiteAbortController,
   failureStatusMatcher,
@@ -64,6 +65,14 @@ export interface HandlerDeps {
   random(): number;
 }
 
+/**
+ * The requests pipelined on a connection behind the one being answered, each waiting for
+ * the one before to close: undefined when the connection is idle, null when one request is
+ * being answered and none waits (the common case, without an allocation).
+ */
+const kWaiting = Symbol("rg.waiting");
+type PipelinedSocket = Socket & { [kWaiting]?: (() => void)[] | null };
+
 /** Retry-After for read-only refusals: the mode is an operator decision of unknown length. */
 const READ_ONLY_RETRY_AFTER_MS = 30_000;
 const DEGRADED_RETRY_AFTER_MS = 10_000;
@@ -109,17 +118,37 @@ export class RequestHandler {
     if (this.draining) res.shouldKeepAlive = false;
     // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
     const clientGone = new LiteAbortController();
+    const socket = req.socket as PipelinedSocket;
     // A response closes once: a plain listener does without once's wrapper.
     res.on("close", () => {
       this.inFlight--;
       this.open.delete(res);
       if (!res.writableFinished) clientGone.abort();
+      // The next request pipelined on this connection may start now.
+      const waiting = socket[kWaiting];
+      if (waiting) {
+        const next = waiting.shift()!;
+        if (waiting.length === 0) socket[kWaiting] = null;
+        next();
+      } else socket[kWaiting] = undefined;
     });
-    this.run(req, res, clientGone.signal).catch((err: unknown) => {
-      this.d.logger.error({ err }, "request failed unexpectedly");
-      if (!res.headersSent) sendProblem(res, "RG_UPSTREAM_UNAVAILABLE");
-      else res.destroy();
-    });
+    const start = () => {
+      if (res.destroyed) return;
+      this.run(req, res, clientGone.signal).catch((err: unknown) => {
+        this.d.logger.error({ err }, "request failed unexpectedly");
+        if (!res.headersSent) sendProblem(res, "RG_UPSTREAM_UNAVAILABLE");
+        else res.destroy();
+      });
+    };
+    // Requests pipelined on one connection are answered in order anyway (RFC 9112 §9.3.2),
+    // so they are worked through one at a time, as nginx and Envoy do: one client's burst
+    // cannot take a whole bulkhead at once.
+    const waiting = socket[kWaiting];
+    if (waiting === undefined) {
+      socket[kWaiting] = null;
+      start();
+    } else if (waiting === null) socket[kWaiting] = [start];
+    else waiting.push(start);
   };
 
   private async run(
