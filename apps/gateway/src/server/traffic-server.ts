@@ -133,6 +133,9 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
     },
     onRequest,
   );
+  // Node would drop the fields past its count limit without a word: the byte limit is the
+  // only bound, and every field the client sent is seen.
+  server.maxHeadersCount = 0;
   server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
     const s = socket as Socket;
     if (err.code === "ECONNRESET" || err.code === "EPIPE" || !s.writable) {
