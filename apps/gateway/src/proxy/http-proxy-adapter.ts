@@ -60,23 +60,22 @@ function takeCaptured(): ClientRequest | undefined {
 }
 
 const kFreedAt = Symbol("rg.freedAt");
-const kStray = Symbol("rg.stray");
-type PooledSocket = Socket & { [kFreedAt]?: number; [kStray]?: () => void };
+const kIdle = Symbol("rg.idle");
+type PooledSocket = Socket & { [kFreedAt]?: number; [kIdle]?: boolean };
 
 /**
  * Bytes on an idle pooled socket answer no request: its framing can no longer be trusted,
  * and whatever follows would be read as the next request's answer. The socket is closed,
- * as nginx and Envoy do.
+ * as nginx and Envoy do. The listener stays on the socket for its life (adding and removing
+ * one per request would resume the stream each time); while the socket serves a request
+ * it only reads a flag.
  */
-function strayListener(this: Socket): void {
-  this.destroy();
+function strayListener(this: PooledSocket): void {
+  if (this[kIdle] === true) this.destroy();
 }
 
 function takeFromPool(socket: PooledSocket): void {
-  if (socket[kStray] !== undefined) {
-    socket.off("data", socket[kStray]);
-    socket[kStray] = undefined;
-  }
+  socket[kIdle] = false;
 }
 
 /**
@@ -131,10 +130,8 @@ export class EndpointAgent extends http.Agent {
     if (keep) {
       const s = socket as PooledSocket;
       s[kFreedAt] = Date.now();
-      if (s[kStray] === undefined) {
-        s[kStray] = strayListener;
-        s.on("data", strayListener);
-      }
+      if (s[kIdle] === undefined) s.on("data", strayListener);
+      s[kIdle] = true;
     }
     return keep;
   }
