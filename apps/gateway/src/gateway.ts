@@ -143,9 +143,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   /** What the listeners and the parser were set up with. */
   const startConfig = config;
   // Requests only arrive after listen(), by which time the handler below exists.
-  const server: Server = createTrafficServer(config.gateway, (req, res) =>
-    handler.handle(req, res),
-  );
+  const traffic = createTrafficServer(config.gateway, (req, res) => handler.handle(req, res));
+  const server: Server = traffic.server;
   server.on("error", (err) => logger.error({ err }, "traffic server error"));
 
   const applyConfig = (next: Config, rev = active.revision + 1): void => {
@@ -301,7 +300,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     closing ??= (async () => {
       const srv = server;
       srv.close();
-      handler.drain();
+      traffic.drain();
       srv.closeIdleConnections();
       const drainUntil = Date.now() + active.config.gateway.drainTimeoutMs;
       while (handler.inFlight > 0 && Date.now() < drainUntil) {

@@ -97,32 +97,17 @@ function rateLimitFields(d: RateLimitDecisionLike): string[] | undefined {
 export class RequestHandler {
   inFlight = 0;
   private readonly lastFaultEvent = new Map<string, number>();
-  /** Responses not yet closed, so a drain can tell each client not to reuse its connection. */
-  private readonly open = new Set<ServerResponse>();
-  private draining = false;
 
   constructor(private readonly d: HandlerDeps) {}
 
-  /**
-   * From now on every answer not yet begun says `Connection: close`, so no client sends
-   * another request on a connection the shutdown is about to close.
-   */
-  drain(): void {
-    this.draining = true;
-    for (const res of this.open) if (!res.headersSent) res.shouldKeepAlive = false;
-  }
-
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
-    this.open.add(res);
-    if (this.draining) res.shouldKeepAlive = false;
     // Node's AbortController costs more to create than the whole pipeline; this one is cheap.
     const clientGone = new LiteAbortController();
     const socket = req.socket as PipelinedSocket;
     // A response closes once: a plain listener does without once's wrapper.
     res.on("close", () => {
       this.inFlight--;
-      this.open.delete(res);
       if (!res.writableFinished) clientGone.abort();
       // The next request pipelined on this connection may start now.
       const waiting = socket[kWaiting];

@@ -119,10 +119,32 @@ function onClientError(s: HttpSocket, err: Error & { code?: string; rawPacket?: 
   after();
 }
 
-export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener): Server {
+export interface TrafficServer {
+  server: Server;
+  /**
+   * From now on every answer not yet begun says `Connection: close`, so no client sends
+   * another request on a connection the shutdown is about to close.
+   */
+  drain(): void;
+}
+
+export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener): TrafficServer {
   const limits = serverLimits(g);
+  const state = { draining: false };
+  /**
+   * Reads the drain flag where Node decides keep-alive: when the head is written. (Keeping
+   * a set of open responses for the drain to walk instead cost about a fifth of the
+   * gateway's CPU per request in the proxy bench.)
+   */
+  class GatewayResponse extends http.ServerResponse {
+    override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
+      if (state.draining) this.shouldKeepAlive = false;
+      return super.writeHead(statusCode, reason as never, headers as never);
+    }
+  }
   const server = http.createServer(
     {
+      ServerResponse: GatewayResponse,
       maxHeaderSize: limits.maxHeaderSize,
       headersTimeout: limits.headersTimeout,
       requestTimeout: limits.requestTimeout,
@@ -168,5 +190,10 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
       detail: `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported`,
     });
   });
-  return server;
+  return {
+    server,
+    drain: () => {
+      state.draining = true;
+    },
+  };
 }
