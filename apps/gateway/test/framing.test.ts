@@ -9,7 +9,6 @@
  * problem+json with a 4xx/5xx status, a malformed request never reaches the upstream, and a
  * connection whose framing broke is closed.
  */
-import { EventEmitter } from "node:events";
 import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +40,8 @@ const RETRY_BODY = 500;
 let up: TestUpstream;
 /** Every request whose head reached the upstream, complete or not (`up.requests` has only complete ones). */
 const arrivals: string[] = [];
-const arrived = new EventEmitter();
+/** What the upstream saw of the three pipelined requests, in order. */
+const pipelineOrder: string[] = [];
 /** An upstream that answers before it has read the request body. */
 let early: http.Server;
 const earlyArrivals: string[] = [];
@@ -54,17 +54,13 @@ beforeAll(async () => {
       res.end(JSON.stringify({ url: req.url, method: req.method, body }));
     };
     if (req.url === "/api/pipe1") {
-      // Answer the first pipelined request last (once the third is in, or after 300 ms at
-      // most), so in-order delivery is the gateway's doing, not the upstream's.
-      if (arrivals.includes("/api/pipe3")) return reply();
-      const timer = setTimeout(reply, 300);
-      const onArrive = (url: string) => {
-        if (url !== "/api/pipe3") return;
-        clearTimeout(timer);
-        arrived.off("arrive", onArrive);
-        setImmediate(reply);
-      };
-      arrived.on("arrive", onArrive);
+      // Held for a moment: the gateway works through a connection's pipelined requests one
+      // at a time, so the two behind this one must not reach the upstream before it is
+      // answered (see `pipelineOrder`).
+      setTimeout(() => {
+        pipelineOrder.push("answered /api/pipe1");
+        reply();
+      }, 100);
       return;
     }
     if (req.url === "/api/head") {
@@ -83,7 +79,7 @@ beforeAll(async () => {
   });
   up.server.prependListener("request", (req: IncomingMessage) => {
     arrivals.push(req.url ?? "");
-    arrived.emit("arrive", req.url ?? "");
+    if (/^\/api\/pipe\d$/.test(req.url ?? "")) pipelineOrder.push(`arrived ${req.url}`);
   });
 
   early = http.createServer((req, res) => {
@@ -364,7 +360,7 @@ describe("header syntax", () => {
 });
 
 describe("pipelining", () => {
-  it("answers three GETs sent in one write in order, each with its own upstream request", async () => {
+  it("answers three GETs sent in one write in order, one after another, each with its own upstream request", async () => {
     const r = await exchange(
       `GET /api/pipe1 HTTP/1.1\r\n${H}\r\nGET /api/pipe2 HTTP/1.1\r\n${H}\r\n` +
         `GET /api/pipe3 HTTP/1.1\r\n${H}\r\n`,
@@ -374,6 +370,13 @@ describe("pipelining", () => {
     expect(r.rest).toBe("");
     expect([reached("/api/pipe1"), reached("/api/pipe2"), reached("/api/pipe3")]).toEqual([
       1, 1, 1,
+    ]);
+    // One at a time: the second reached the upstream only after the first was answered.
+    expect(pipelineOrder).toEqual([
+      "arrived /api/pipe1",
+      "answered /api/pipe1",
+      "arrived /api/pipe2",
+      "arrived /api/pipe3",
     ]);
   });
 
