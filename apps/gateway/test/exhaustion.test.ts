@@ -4,12 +4,13 @@
  * asserts what a hardened proxy does (RFC 9110/9112, nginx, Envoy), not what this one happens
  * to do. Numbers are small and bounded; waits are event-driven or `until`.
  */
-import http, { type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../src/gateway";
 import {
   gatewayFor,
+  request,
   startUpstream,
   trackUncaught,
   uncaught,
@@ -47,7 +48,7 @@ const held: ServerResponse[] = [];
 let holdBulk = true;
 
 function trackOpen(up: TestUpstream, key: "body" | "hang"): void {
-  up.server.on("request", (_req: http.IncomingMessage, res: ServerResponse) => {
+  up.server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
     opened[key]++;
     res.on("close", () => opened[`${key}Closed`]++);
   });
@@ -91,7 +92,7 @@ beforeAll(async () => {
   });
   // Takes every header section the gateway may forward, so any loss is the gateway's.
   echoUp.server.maxHeadersCount = 0;
-  (echoUp.server as http.Server & { maxHeaderSize: number }).maxHeaderSize = 512 * 1024;
+  (echoUp.server as Server & { maxHeaderSize: number }).maxHeaderSize = 512 * 1024;
   hangUp = await startUpstream(() => {
     // Never answers: only the client going away may end these requests.
   });
@@ -157,34 +158,18 @@ afterAll(async () => {
 });
 
 /** One request on a connection of its own (no pooled socket the gateway may close under it). */
-function get(
+async function get(
   path: string,
   headers: Record<string, string> = {},
   timeoutMs = 10_000,
 ): Promise<SimpleResponse & { ms: number }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${gw.url}${path}`,
-      { headers: { host: "gw.test", ...headers }, agent: false, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-            ms: Date.now() - started,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("client timeout")));
-    req.on("error", reject);
-    req.end();
+  const r = await request(`${gw.url}${path}`, {
+    headers: { host: "gw.test", ...headers },
+    timeoutMs,
+    fresh: true,
   });
+  return { ...r, ms: Date.now() - started };
 }
 
 /** A client that asks for the big answer and then never reads a byte of it. */

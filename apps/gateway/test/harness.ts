@@ -99,6 +99,8 @@ export function request(
     headers?: Record<string, string>;
     body?: string;
     timeoutMs?: number;
+    /** On a connection of its own instead of the shared keep-alive pool. */
+    fresh?: boolean;
   } = {},
 ): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
@@ -107,7 +109,7 @@ export function request(
       {
         method: opts.method ?? "GET",
         headers: opts.headers,
-        agent,
+        agent: opts.fresh === true ? false : agent,
         timeout: opts.timeoutMs ?? 10_000,
       },
       (res) => {
