@@ -74,10 +74,6 @@ function strayListener(this: PooledSocket): void {
   if (this[kIdle] === true) this.destroy();
 }
 
-function takeFromPool(socket: PooledSocket): void {
-  socket[kIdle] = false;
-}
-
 /**
  * An agent for one endpoint. Taking an idle socket is the common case under load, so it is
  * done here directly (LIFO, as `scheduling: "lifo"`); everything else (new sockets, queueing
@@ -106,7 +102,7 @@ export class EndpointAgent extends http.Agent {
       }
       if (free.length === 0) delete (this.freeSockets as Record<string, Socket[]>)[this.poolName];
       if (socket !== undefined) {
-        takeFromPool(socket);
+        (socket as PooledSocket)[kIdle] = false;
         capturedReused = true;
         this.reuseSocket(socket, req);
         (req as ClientRequest & { onSocket(s: Socket): void }).onSocket(socket);
@@ -142,9 +138,7 @@ export class EndpointAgent extends http.Agent {
    */
   retire(): void {
     this.retired = true;
-    for (const list of Object.values(this.freeSockets)) {
-      if (list !== undefined) for (const s of [...list]) s.destroy();
-    }
+    this.closeIdle(Date.now(), 0);
   }
 
   /** Close pooled sockets idle for `idleMs` or longer. */
@@ -312,7 +306,7 @@ export class UpstreamResponse {
       res.writeHead(this.status, headers);
       return true;
     } catch {
-      this.discard();
+      // The upstream connection cannot be trusted to carry another answer.
       this.proxyReq.destroy();
       const id = extraHeaders.indexOf("x-request-id");
       try {
