@@ -73,6 +73,22 @@ export interface HandlerDeps {
 const kWaiting = Symbol("rg.waiting");
 type PipelinedSocket = Socket & { [kWaiting]?: (() => void)[] | null };
 
+/**
+ * Answer a request whose framing or request line cannot be trusted, and close the
+ * connection: nothing after it on the connection can be read reliably.
+ */
+function refuseAndClose(
+  req: IncomingMessage,
+  res: ServerResponse,
+  code: ErrorCode,
+  requestId: string,
+  detail: string,
+): void {
+  res.shouldKeepAlive = false;
+  sendProblem(res, code, { requestId, detail });
+  req.socket.destroySoon?.();
+}
+
 /** Retry-After for read-only refusals: the mode is an operator decision of unknown length. */
 const READ_ONLY_RETRY_AFTER_MS = 30_000;
 const DEGRADED_RETRY_AFTER_MS = 10_000;
@@ -149,20 +165,12 @@ export class RequestHandler {
     // Read before the hop-by-hop fields go: a Connection header may name Content-Length.
     const declaredLength = req.headers["content-length"];
     if (framing !== "ok") {
-      res.shouldKeepAlive = false;
-      sendProblem(res, "RG_BAD_REQUEST", {
-        requestId,
-        detail: `refused request framing: ${framing}`,
-      });
-      req.socket.destroySoon?.();
+      refuseAndClose(req, res, "RG_BAD_REQUEST", requestId, `refused request framing: ${framing}`);
       return;
     }
-
     const target = checkTarget(req);
     if (!target.ok) {
-      res.shouldKeepAlive = false;
-      sendProblem(res, target.code, { requestId, detail: target.detail });
-      req.socket.destroySoon?.();
+      refuseAndClose(req, res, target.code, requestId, target.detail);
       return;
     }
 

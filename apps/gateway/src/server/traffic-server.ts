@@ -6,8 +6,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
-import type { GatewayConfig } from "@rg/core";
-import type { ErrorCode } from "@rg/core";
+import type { ErrorCode, GatewayConfig } from "@rg/core";
 import { sendProblem, sendRawProblem } from "../http/problem";
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -48,8 +47,8 @@ interface HttpSocket extends Socket {
   parser?: { incoming?: IncomingMessage | null } | null;
 }
 
-/** The answer for a request Node's parser refused. */
-function problemFor(err: Error & { code?: string; rawPacket?: Buffer }): ErrorCode {
+/** The problem code for a request Node's parser refused. */
+function parseErrorCode(err: Error & { code?: string; rawPacket?: Buffer }): ErrorCode {
   switch (err.code) {
     case "HPE_HEADER_OVERFLOW": {
       // Still inside the request line (no line end yet): the target is what is too long.
@@ -96,7 +95,7 @@ function onClientError(s: HttpSocket, err: Error & { code?: string; rawPacket?: 
     s.destroy();
     return;
   }
-  const code = problemFor(err);
+  const code = parseErrorCode(err);
   const after = (): void => {
     const res = s._httpMessage;
     if (res !== undefined && res !== null && !res.writableFinished) {
