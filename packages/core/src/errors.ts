@@ -71,6 +71,12 @@ export const ERROR_CATALOGUE = {
     title: "Upstream sent an invalid response",
   },
   RG_FAULT_INJECTED: { status: 503, type: "fault-injected", title: "Fault injected by operator" },
+  RG_UPGRADE_NOT_ALLOWED: {
+    status: 403,
+    type: "upgrade-not-allowed",
+    title: "This route does not accept this protocol upgrade",
+  },
+  RG_SHUTTING_DOWN: { status: 503, type: "shutting-down", title: "The gateway is shutting down" },
 } as const satisfies Record<string, { status: number; type: string; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -21,6 +21,31 @@ describe("config schema", () => {
     expect(r.config.gateway.limits.maxHeaderBytes).toBe(16_384);
   });
 
+  it("keeps WebSocket tunnels off unless a route turns them on", () => {
+    const r = parseConfigText(example);
+    if (!r.ok) throw new Error(formatIssues(r.issues).join("\n"));
+    expect(r.config.routes.payments!.websocket).toEqual({
+      enabled: false,
+      idleTimeoutMs: 300_000,
+      maxConnections: 1000,
+    });
+    expect(r.config.routes.inventory!.websocket).toMatchObject({
+      enabled: true,
+      maxConnections: 500,
+    });
+    const bad = validateConfig({
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: {
+        live: { match: { pathPrefix: "/l" }, upstream: "a", websocket: { maxConnections: 0 } },
+      },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(formatIssues(bad.issues)).toEqual([
+      "routes.live.websocket.maxConnections: Too small: expected number to be >=1",
+    ]);
+  });
+
   it("names the path and the reason of each error", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -441,6 +441,29 @@ export const sloSchema = z
   })
   .strict();
 
+export const websocketSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Proxy WebSocket upgrades (GET with Upgrade: websocket) on this route. Off: they get a 403 upgrade-not-allowed problem.",
+      ),
+    idleTimeoutMs: ms()
+      .default(300_000)
+      .describe("Close a tunnel that carries no bytes either way for this long (0: never)."),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1000)
+      .describe(
+        "Open tunnels (and handshakes in progress) allowed on the route; past it a handshake gets 503 bulkhead-full.",
+      ),
+  })
+  .strict();
+
 export const routeMatchSchema = z
   .object({
     pathPrefix: z.string().startsWith("/").describe("Longest matching prefix wins."),
@@ -528,6 +551,11 @@ export const routeSchema = z
       .optional()
       .describe("Send a share of traffic to another upstream (e.g. a fallback)."),
     faultInjection: faultInjectionSchema.default(faultInjectionSchema.parse({})),
+    websocket: websocketSchema
+      .default(websocketSchema.parse({}))
+      .describe(
+        "WebSocket tunnels. The handshake goes through the pipeline (rate limit, breaker, bulkhead, retries, per-try timeout); read-only mode, and degraded mode on a non-critical route, refuse new tunnels and close open ones.",
+      ),
     slo: sloSchema.default(sloSchema.parse({})),
   })
   .strict();
@@ -795,6 +823,7 @@ export type RateLimitTierConfig = z.output<typeof rateLimitTierSchema>;
 export type OutlierConfig = z.output<typeof outlierSchema>;
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
 export type FaultInjectionConfig = z.output<typeof faultInjectionSchema>;
+export type WebSocketConfig = z.output<typeof websocketSchema>;
 export type SloConfig = z.output<typeof sloSchema>;
 export type RunbookConfig = z.output<typeof runbookSchema>;
 export type RunbookStep = z.output<typeof runbookStepSchema>;
