@@ -35,7 +35,13 @@ import { ControlLoop } from "./control/control-loop";
 import { HealthChecker } from "./health/health-checker";
 import { HttpProxyAdapter } from "./proxy/http-proxy-adapter";
 import { RouteTable } from "./routing/route-table";
-import { RequestHandler, activeConfig, type ActiveConfig } from "./server/handler";
+import {
+  RequestHandler,
+  activeConfig,
+  type ActiveConfig,
+  type HandlerDeps,
+} from "./server/handler";
+import { UpgradeHandler } from "./server/upgrade";
 import type { RuntimePort } from "./server/runtime-port";
 import { createTrafficServer, serverLimits } from "./server/traffic-server";
 import { Telemetry } from "./telemetry/telemetry";
@@ -142,8 +148,21 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   let active: ActiveConfig = activeConfig(config, revision, new RouteTable(config));
   /** What the listeners and the parser were set up with. */
   const startConfig = config;
-  // Requests only arrive after listen(), by which time the handler below exists.
-  const traffic = createTrafficServer(config.gateway, (req, res) => handler.handle(req, res));
+  const deps: HandlerDeps = {
+    active: () => active,
+    runtime,
+    adapter,
+    cache,
+    metrics,
+    bus,
+    clock,
+    logger,
+    random: () => random.next(),
+  };
+  const handler = new RequestHandler(deps);
+  const upgrades = new UpgradeHandler(deps, handler);
+  metrics.countTunnels(() => upgrades.tunnels());
+  const traffic = createTrafficServer(config.gateway, handler.handle, upgrades.handle);
   const server: Server = traffic.server;
   server.on("error", (err) => logger.error({ err }, "traffic server error"));
 
@@ -171,6 +190,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     for (const issue of startupOnlyChanges(startConfig, next))
       logger.warn({ path: issue.path }, `config: ${issue.path} ${issue.message}`);
     health.restart(next);
+    upgrades.reconcile(active);
   };
   applyConfig(config, revision);
 
@@ -202,18 +222,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     } else if (e.type === "config.applied") {
       logger.info({ revision: e.revision }, "config revision applied");
     }
-  });
-
-  const handler = new RequestHandler({
-    active: () => active,
-    runtime,
-    adapter,
-    cache,
-    metrics,
-    bus,
-    clock,
-    logger,
-    random: () => random.next(),
   });
 
   const snapshot = (): InstanceSnapshot => ({
@@ -301,12 +309,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       const srv = server;
       srv.close();
       traffic.drain();
+      upgrades.drain();
       srv.closeIdleConnections();
       const drainUntil = Date.now() + active.config.gateway.drainTimeoutMs;
       while (handler.inFlight > 0 && Date.now() < drainUntil) {
         await new Promise((r) => setTimeout(r, 20));
       }
       srv.closeAllConnections();
+      upgrades.closeAll();
       control?.stop();
       health.close();
       await telemetry.close();

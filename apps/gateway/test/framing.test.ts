@@ -658,20 +658,24 @@ describe("request-target forms and methods", () => {
 });
 
 describe("upgrades", () => {
-  it("refuses a WebSocket upgrade with a 400 problem and closes, never hanging", async () => {
-    await expectRefused(
+  it("refuses a WebSocket upgrade on a route without websocket.enabled with a 403 problem, and closes", async () => {
+    const r = await expectRefused(
       `GET /api/ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n` +
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
       "/api/ws",
+      403,
     );
+    expect(JSON.parse(r.finals[0]!.body)).toMatchObject({ code: "RG_UPGRADE_NOT_ALLOWED" });
   });
 
   it("refuses an h2c upgrade the same way", async () => {
-    await expectRefused(
+    const r = await expectRefused(
       `GET /api/h2c HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n` +
         "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
       "/api/h2c",
+      403,
     );
+    expect(JSON.parse(r.finals[0]!.body)).toMatchObject({ code: "RG_UPGRADE_NOT_ALLOWED" });
   });
 
   it("refuses the HTTP/2 prior-knowledge preface with a 400 problem", async () => {

@@ -162,7 +162,15 @@ export class GatewayMetrics {
     help: "Requests in flight.",
     registers: [this.registry],
   });
+  private readonly tunnelsClosed = new Counter({
+    name: "rg_websocket_tunnels_closed_total",
+    help: "WebSocket tunnels closed, by route and by whom: client, upstream, idle (websocket.idleTimeoutMs), error, config (the route stopped allowing them) or shutdown.",
+    labelNames: ["route", "by"] as const,
+    registers: [this.registry],
+  });
   private readonly routes = new Map<string, RouteStats>();
+  /** Open WebSocket tunnels by route, read at scrape time. */
+  private openTunnels: () => ReadonlyMap<string, number> = () => new Map();
 
   constructor() {
     const requests = new ScrapedMetric(
@@ -205,6 +213,17 @@ export class GatewayMetrics {
       },
       () => this.routes.clear(),
     );
+    const tunnels = (): ReadonlyMap<string, number> => this.openTunnels();
+    new Gauge({
+      name: "rg_websocket_tunnels",
+      help: "Open WebSocket tunnels, by route.",
+      labelNames: ["route"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [route, n] of tunnels()) this.labels(route).set(n);
+      },
+    });
     for (const m of [requests, latency])
       this.registry.registerMetric(m as unknown as Parameters<Registry["registerMetric"]>[0]);
   }
@@ -213,6 +232,15 @@ export class GatewayMetrics {
     let r = this.routes.get(route);
     if (r === undefined) this.routes.set(route, (r = new RouteStats()));
     r.add(upstream, result, seconds);
+  }
+
+  /** Where the open WebSocket tunnels are counted. */
+  countTunnels(open: () => ReadonlyMap<string, number>): void {
+    this.openTunnels = open;
+  }
+
+  tunnelClosed(route: string, by: string): void {
+    this.tunnelsClosed.labels(route, by).inc();
   }
 
   rejected(route: string, cause: string): void {

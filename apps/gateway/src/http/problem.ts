@@ -2,7 +2,7 @@
  * Every answer the gateway generates itself is an RFC 9457 problem document built from the
  * core's error catalogue, so the `type` is stable per cause.
  */
-import type { ServerResponse } from "node:http";
+import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { ERROR_CATALOGUE, problemFor, type ErrorCode } from "@rg/core";
 
@@ -57,35 +57,39 @@ export function sendProblem(
   return status;
 }
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  411: "Length Required",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  417: "Expectation Failed",
-  431: "Request Header Fields Too Large",
-  501: "Not Implemented",
-  505: "HTTP Version Not Supported",
-};
-
 /**
- * Answer on a raw socket (the HTTP parser rejected the request, so there is no response
- * object) and close the connection.
+ * Answer on a raw socket (the HTTP parser rejected the request, or it asked for an upgrade,
+ * so there is no response object) and close the connection.
  */
-export function sendRawProblem(socket: Socket, code: ErrorCode): void {
+export function sendRawProblem(socket: Socket, code: ErrorCode, opts: ProblemOptions = {}): void {
   if (!socket.writable || socket.destroyed) {
     socket.destroy();
     return;
   }
-  const body = problemBody(code, {});
-  const status = ERROR_CATALOGUE[code].status;
-  const head =
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n` +
-    "Content-Type: application/problem+json\r\n" +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    "Connection: close\r\n\r\n";
-  socket.end(head + body);
+  const body = problemBody(code, opts);
+  const status = opts.status ?? ERROR_CATALOGUE[code].status;
+  const headers = ["Content-Type", "application/problem+json", "Cache-Control", "no-store"];
+  if (opts.requestId) headers.push("X-Request-Id", opts.requestId);
+  if (opts.retryAfterMs !== undefined)
+    headers.push("Retry-After", retryAfterSeconds(opts.retryAfterMs));
+  for (const k in opts.headers) headers.push(k, opts.headers[k]!);
+  endRaw(socket, status, headers, Buffer.from(body));
+}
+
+/**
+ * Write a whole response on a raw socket (flat name/value header list, without framing
+ * fields: Content-Length and Connection: close are added) and close the connection.
+ */
+export function endRaw(
+  socket: Socket,
+  status: number,
+  headers: readonly string[],
+  body: Buffer,
+): void {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
   // A client that never reads must not keep the socket alive.
   setTimeout(() => socket.destroy(), 1000).unref();
 }

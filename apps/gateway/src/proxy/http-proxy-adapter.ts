@@ -177,6 +177,8 @@ type Web = (req: IncomingMessage, res: ServerResponse, ...rest: unknown[]) => vo
 
 interface Endpoint {
   agent: EndpointAgent;
+  host: string;
+  port: number;
   proxy: httpProxy;
   /**
    * `proxy.web`, bound. Called as web(req, res, cb) it uses the server's options as they are;
@@ -321,19 +323,26 @@ export class UpstreamResponse {
     }
   }
 
-  /** Read the whole body (for small answers that must be inspected), bounded. */
-  async text(limit = 1_048_576): Promise<string> {
+  /**
+   * Read the whole body; undefined when it is longer than `limit` (the upstream request is
+   * then cut) or the upstream broke off.
+   */
+  async bytes(limit: number): Promise<Buffer | undefined> {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const c of this.message as AsyncIterable<Buffer>) {
-      size += c.length;
-      if (size > limit) {
-        this.proxyReq.destroy();
-        break;
+    try {
+      for await (const c of this.message as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > limit) {
+          this.proxyReq.destroy();
+          return undefined;
+        }
+        chunks.push(c);
       }
-      chunks.push(c);
+    } catch {
+      return undefined;
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return this.message.complete ? Buffer.concat(chunks) : undefined;
   }
 
   /** Throw the response away; small bodies are drained so the keep-alive socket survives. */
@@ -359,6 +368,35 @@ export interface StreamLimits {
   upstreamIdleMs: number;
   /** The client reads nothing more (`gateway.limits.sendTimeoutMs`). */
   clientStallMs: number;
+}
+
+/**
+ * The upstream's answer to a WebSocket handshake: either it switched protocols (`tunnel`
+ * holds its connection, taken out of the pool, and the bytes that came with the 101) or it
+ * answered like any request (`answer`), which the client then gets instead.
+ */
+export class UpgradeResponse {
+  constructor(
+    readonly status: number,
+    readonly message: IncomingMessage,
+    readonly tunnel: { socket: Socket; head: Buffer } | undefined,
+    readonly answer: UpstreamResponse | undefined,
+  ) {}
+
+  discard(): void {
+    if (this.tunnel) this.tunnel.socket.destroy();
+    else this.answer?.discard();
+  }
+}
+
+export interface UpgradeOptions {
+  path: string;
+  /** The handshake's request headers, prepared for the upstream. */
+  headers: http.OutgoingHttpHeaders;
+  /** Aborts at the per-try timeout, the deadline or when the client goes away. */
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+  isFailureStatus: (status: number) => boolean;
 }
 
 export interface AdapterOptions {
@@ -416,7 +454,7 @@ export class HttpProxyAdapter {
     });
     // Errors reach the per-request callback; this keeps a stray one from crashing the process.
     proxy.on("error", noop);
-    pools.set(url, { agent, proxy, web: proxy.web.bind(proxy) as Web });
+    pools.set(url, { agent, host: hostname, port, proxy, web: proxy.web.bind(proxy) as Web });
   }
 
   /**
@@ -473,11 +511,7 @@ export class HttpProxyAdapter {
     target: ProxyTarget,
     opts: AttemptOptions,
   ): Promise<AttemptOutcome<UpstreamResponse>> {
-    let ep = this.endpoints.get(upstream)?.get(target.url);
-    if (!ep) {
-      this.ensureEndpoint(upstream, target.url, 256);
-      ep = this.endpoints.get(upstream)!.get(target.url)!;
-    }
+    const ep = this.endpoint(upstream, target.url);
     const clock = this.clock;
     const signal = opts.signal;
     const started = clock.now();
@@ -580,6 +614,135 @@ export class HttpProxyAdapter {
       proxyReq.on("close", () => {
         if (!settled) settleError(failure ?? "ECONNRESET");
       });
+    });
+  }
+
+  private endpoint(upstream: string, url: string): Endpoint {
+    let ep = this.endpoints.get(upstream)?.get(url);
+    if (!ep) {
+      this.ensureEndpoint(upstream, url, 256);
+      ep = this.endpoints.get(upstream)!.get(url)!;
+    }
+    return ep;
+  }
+
+  /**
+   * One attempt at a WebSocket handshake, through the endpoint's pool. It resolves when the
+   * upstream switches protocols or answers otherwise, classified like any attempt, and writes
+   * nothing to the client: the caller decides what the client gets, so a failed handshake can
+   * be retried elsewhere or answered with a problem. (http-proxy's `ws()` writes a refused
+   * handshake's answer straight to the client and ends the client's socket on any upstream
+   * error, which would allow neither.) The client's bytes are sent upstream only once the
+   * tunnel is joined: before a 101 they would be read as the next request on a pooled socket.
+   */
+  upgrade(
+    upstream: string,
+    target: ProxyTarget,
+    opts: UpgradeOptions,
+  ): Promise<AttemptOutcome<UpgradeResponse>> {
+    const ep = this.endpoint(upstream, target.url);
+    const clock = this.clock;
+    const signal = opts.signal;
+    const started = clock.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      let timedOut = false;
+      let failure: string | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      const settle = (r: AttemptOutcome<UpgradeResponse>) => {
+        if (settled) return;
+        settled = true;
+        if (connectTimer) clearTimeout(connectTimer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(r);
+      };
+      const fail = (code: string | undefined) =>
+        settle({
+          outcome: classify(
+            code === undefined || timedOut
+              ? { durationMs: clock.now() - started, timedOut }
+              : { durationMs: clock.now() - started, timedOut, errorCode: code },
+          ),
+        });
+      const onAbort = () => {
+        timedOut = true;
+        pr.destroy();
+        fail(undefined);
+      };
+      if (signal.aborted) {
+        timedOut = true;
+        fail(undefined);
+        return;
+      }
+      const pr = http.request({
+        agent: ep.agent,
+        host: ep.host,
+        port: ep.port,
+        method: "GET",
+        path: opts.path,
+        headers: opts.headers,
+      });
+      takeCaptured();
+      signal.addEventListener("abort", onAbort, ONCE);
+      pr.once("socket", (socket: Socket) => {
+        if (!socket.connecting || settled) return;
+        connectTimer = setTimeout(() => {
+          failure = "ECONNECT_TIMEOUT";
+          pr.destroy();
+          fail(failure);
+        }, opts.connectTimeoutMs);
+        socket.once("connect", () => clearTimeout(connectTimer));
+      });
+      pr.on("upgrade", (msg: IncomingMessage, socket: Socket, head: Buffer) => {
+        // Node no longer listens for this socket's errors: until the tunnel does, this one.
+        socket.on("error", noop);
+        if (settled) {
+          socket.destroy();
+          return;
+        }
+        settle({
+          outcome: classify({ status: 101, durationMs: clock.now() - started }),
+          response: new UpgradeResponse(101, msg, { socket, head }, undefined),
+        });
+      });
+      pr.on("response", (msg: IncomingMessage) => {
+        msg.on("error", noop);
+        const status = msg.statusCode ?? 502;
+        if (settled) {
+          msg.resume();
+          return;
+        }
+        if (status < 200 || status > 599 || msg.httpVersionMajor !== 1) {
+          pr.destroy();
+          fail("HPE_INVALID_STATUS");
+          return;
+        }
+        const ra = msg.headers["retry-after"];
+        settle({
+          outcome: classify(
+            ra === undefined
+              ? { status, durationMs: clock.now() - started }
+              : {
+                  status,
+                  durationMs: clock.now() - started,
+                  retryAfter: ra,
+                  wallNow: clock.wallNow(),
+                },
+            { isFailureStatus: opts.isFailureStatus },
+          ),
+          response: new UpgradeResponse(
+            status,
+            msg,
+            undefined,
+            new UpstreamResponse(status, msg, pr),
+          ),
+        });
+      });
+      pr.on("error", (err: Error & { code?: string }) => fail(failure ?? err.code ?? "EPROXY"));
+      pr.on("close", () => {
+        if (!settled) fail(failure ?? "ECONNRESET");
+      });
+      pr.end();
     });
   }
 

@@ -152,6 +152,18 @@ export class RequestHandler {
     else waiting.push(start);
   };
 
+  /**
+   * Run `fn` once the answers in flight on this connection are done, at once when there are
+   * none: an upgrade pipelined behind requests must not write before their answers.
+   */
+  whenIdle(socket: Socket, fn: () => void): void {
+    const s = socket as PipelinedSocket;
+    const waiting = s[kWaiting];
+    if (waiting === undefined) fn();
+    else if (waiting === null) s[kWaiting] = [fn];
+    else waiting.push(fn);
+  }
+
   private async run(
     req: IncomingMessage,
     res: ServerResponse,
@@ -240,16 +252,14 @@ export class RequestHandler {
       return;
     }
 
-    const fi = rc.faultInjection;
-    if (fi.abortPercent > 0 && d.random() * 100 < fi.abortPercent) {
-      this.faultEvent(route, "abort", fi.abortStatus);
-      this.answered(route, started, "RG_FAULT_INJECTED");
-      sendProblem(res, "RG_FAULT_INJECTED", { requestId, status: fi.abortStatus });
-      return;
-    }
-    if (fi.delayPercent > 0 && fi.delayMs > 0 && d.random() * 100 < fi.delayPercent) {
-      this.faultEvent(route, "delay", fi.delayMs);
-      await new Promise((r) => setTimeout(r, Math.min(fi.delayMs, rc.timeouts.totalMs)));
+    const fault = this.drawFault(route);
+    if (fault !== undefined) {
+      if (fault.abortStatus !== undefined) {
+        this.answered(route, started, "RG_FAULT_INJECTED");
+        sendProblem(res, "RG_FAULT_INJECTED", { requestId, status: fault.abortStatus });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, fault.delayMs));
       if (res.destroyed) return;
     }
 
@@ -454,7 +464,28 @@ export class RequestHandler {
     res.end(st.body);
   }
 
-  private answered(route: RouteEntry, started: number, code: ErrorCode): void {
+  /**
+   * The route's fault injection for one request: an abort with a status, an added delay
+   * (bounded by the route's total timeout), or nothing.
+   */
+  drawFault(
+    route: RouteEntry,
+  ): { abortStatus: number } | { abortStatus?: never; delayMs: number } | undefined {
+    const fi = route.config.faultInjection;
+    const d = this.d;
+    if (fi.abortPercent > 0 && d.random() * 100 < fi.abortPercent) {
+      this.faultEvent(route, "abort", fi.abortStatus);
+      return { abortStatus: fi.abortStatus };
+    }
+    if (fi.delayPercent > 0 && fi.delayMs > 0 && d.random() * 100 < fi.delayPercent) {
+      this.faultEvent(route, "delay", fi.delayMs);
+      return { delayMs: Math.min(fi.delayMs, route.config.timeouts.totalMs) };
+    }
+    return undefined;
+  }
+
+  /** A request the gateway answered itself (a problem), in the metrics and the SLIs. */
+  answered(route: RouteEntry, started: number, code: ErrorCode): void {
     this.d.metrics.rejected(route.id, code);
     this.record(route, started, "rejected");
   }

@@ -127,7 +127,13 @@ export interface TrafficServer {
   drain(): void;
 }
 
-export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener): TrafficServer {
+export type UpgradeListener = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+
+export function createTrafficServer(
+  g: GatewayConfig,
+  onRequest: RequestListener,
+  onUpgrade: UpgradeListener,
+): TrafficServer {
   const limits = serverLimits(g);
   const state = { draining: false };
   /**
@@ -165,9 +171,9 @@ export function createTrafficServer(g: GatewayConfig, onRequest: RequestListener
     }
     onClientError(s, err);
   });
-  // No protocol upgrades are proxied: refuse them instead of leaving the socket hanging.
-  server.on("upgrade", (_req: IncomingMessage, socket: Duplex) => {
-    sendRawProblem(socket as Socket, "RG_BAD_REQUEST");
+  // WebSocket handshakes, and any other Upgrade request (refused there with a problem).
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    onUpgrade(req, socket as Socket, head);
   });
   // Nor is the gateway a forward proxy. Without a listener Node closes the socket silently.
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {

@@ -1,0 +1,368 @@
+/**
+ * WebSocket upgrades: route → checks → mode gate → tunnel cap → fault injection → the core
+ * pipeline for the handshake (rate limit, deadline, retries, breaker, bulkhead, per-try
+ * timeout) → the tunnel. The handshake holds a bulkhead permit like any request; the open
+ * tunnel does not (it may last hours) and is bounded by the route's `websocket.maxConnections`
+ * instead. Every refusal is a problem+json answer on the raw socket, which then closes.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { LiteAbortController, modeDecision, type ErrorCode, type RouteConfig } from "@rg/core";
+import { endRaw, sendRawProblem, type ProblemOptions } from "../http/problem";
+import type { UpgradeResponse } from "../proxy/http-proxy-adapter";
+import { joinTunnel, type Tunnel, type TunnelEnd } from "../proxy/tunnel";
+import {
+  checkTarget,
+  consumerOf,
+  filterRawResponseHeaders,
+  hostOf,
+  prepareUpstreamHeaders,
+  requestIdOf,
+} from "../request/headers";
+import type { RouteEntry } from "../routing/route-table";
+import type { ActiveConfig, HandlerDeps, RequestHandler } from "./handler";
+import { rateLimitHeaders } from "./runtime-port";
+
+/** A refused handshake's answer is passed on whole; one this large is not a refusal page. */
+const MAX_REFUSAL_BYTES = 64 * 1024;
+
+const noop = () => {};
+
+/**
+ * Why a tunnel cannot be opened (or kept) on this route under the current modes: a tunnel
+ * can carry writes, so it is gated as an unsafe method is. Read-only mode refuses it, and so
+ * does degraded mode on a non-critical route (which never calls its upstream then).
+ */
+export function tunnelRefusal(
+  config: ActiveConfig["config"],
+  rc: RouteConfig,
+): "RG_READ_ONLY" | "RG_DEGRADED" | "RG_UPGRADE_NOT_ALLOWED" | undefined {
+  if (!rc.websocket.enabled) return "RG_UPGRADE_NOT_ALLOWED";
+  const decision = modeDecision({
+    method: "POST",
+    gatewayMode: config.gateway.mode,
+    routeMode: rc.mode,
+    criticality: rc.criticality,
+  });
+  if (decision === "reject_read_only") return "RG_READ_ONLY";
+  if (decision === "serve_degraded") return "RG_DEGRADED";
+  return undefined;
+}
+
+interface OpenTunnel {
+  route: string;
+  tunnel: Tunnel;
+}
+
+const RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = {
+  RG_READ_ONLY: 30_000,
+  RG_DEGRADED: 10_000,
+  RG_SHUTTING_DOWN: 1000,
+  RG_BULKHEAD_FULL: 1000,
+};
+
+export class UpgradeHandler {
+  /** Open tunnels and handshakes in progress, by route. */
+  private readonly perRoute = new Map<string, number>();
+  private readonly open = new Set<OpenTunnel>();
+  private draining = false;
+
+  constructor(
+    private readonly d: HandlerDeps,
+    private readonly requests: RequestHandler,
+  ) {}
+
+  /** Open tunnels by route (handshakes in progress not counted). */
+  tunnels(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const t of this.open) out.set(t.route, (out.get(t.route) ?? 0) + 1);
+    return out;
+  }
+
+  /** After a config change: close the tunnels whose route is gone, or no longer allows them. */
+  reconcile(active: ActiveConfig): void {
+    for (const t of [...this.open]) {
+      const rc = active.config.routes[t.route];
+      if (rc === undefined || tunnelRefusal(active.config, rc) !== undefined) {
+        this.open.delete(t);
+        t.tunnel.close("config");
+      }
+    }
+  }
+
+  /** Shutdown: refuse new handshakes from now on. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Shutdown: close every open tunnel. */
+  closeAll(): void {
+    for (const t of this.open) t.tunnel.close("shutdown");
+    this.open.clear();
+  }
+
+  readonly handle = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    // Node stops listening for this socket's errors when it hands it over.
+    socket.on("error", noop);
+    // Pipelined behind requests still being answered: their answers go first.
+    this.requests.whenIdle(socket, () => {
+      if (socket.destroyed) return;
+      this.run(req, socket, head).catch((err: unknown) => {
+        this.d.logger.error({ err }, "upgrade failed unexpectedly");
+        sendRawProblem(socket, "RG_UPSTREAM_UNAVAILABLE");
+      });
+    });
+  };
+
+  private refuse(socket: Socket, code: ErrorCode, opts: ProblemOptions): void {
+    const retryAfterMs = RETRY_AFTER_MS[code];
+    sendRawProblem(socket, code, retryAfterMs === undefined ? opts : { retryAfterMs, ...opts });
+  }
+
+  private async run(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const d = this.d;
+    const started = d.clock.now();
+    const requestId = requestIdOf(req);
+    if (this.draining) {
+      this.refuse(socket, "RG_SHUTTING_DOWN", { requestId });
+      return;
+    }
+    const protocol = req.headers.upgrade ?? "";
+    if (protocol.trim().toLowerCase() !== "websocket") {
+      this.refuse(socket, "RG_UPGRADE_NOT_ALLOWED", {
+        requestId,
+        detail: `only WebSocket upgrades are proxied, not Upgrade: ${protocol.slice(0, 60)}`,
+      });
+      return;
+    }
+    if (req.method !== "GET") {
+      this.refuse(socket, "RG_BAD_REQUEST", {
+        requestId,
+        detail: `a WebSocket handshake is a GET, not ${req.method}`,
+      });
+      return;
+    }
+    const cl = req.headers["content-length"];
+    if (req.headers["transfer-encoding"] !== undefined || (cl !== undefined && cl !== "0")) {
+      // Its bytes would reach the upstream as the first frames, or as another request.
+      this.refuse(socket, "RG_BAD_REQUEST", {
+        requestId,
+        detail: "a WebSocket handshake cannot carry a body",
+      });
+      return;
+    }
+    const target = checkTarget(req);
+    if (!target.ok) {
+      this.refuse(socket, target.code, { requestId, detail: target.detail });
+      return;
+    }
+
+    const active = d.active();
+    const cfg = active.config;
+    const match = active.routes.match("GET", hostOf(req), target.path);
+    if (!match) {
+      this.refuse(socket, "RG_ROUTE_NOT_FOUND", { requestId });
+      return;
+    }
+    const route = match.route;
+    const rc = route.config;
+    const refusal = tunnelRefusal(cfg, rc);
+    if (refusal !== undefined) {
+      this.requests.answered(route, started, refusal);
+      this.refuse(socket, refusal, {
+        requestId,
+        ...(refusal === "RG_UPGRADE_NOT_ALLOWED"
+          ? {
+              detail: `route ${route.id} does not accept WebSocket upgrades (routes.${route.id}.websocket.enabled)`,
+            }
+          : {}),
+      });
+      return;
+    }
+    const max = rc.websocket.maxConnections;
+    const taken = this.perRoute.get(route.id) ?? 0;
+    if (taken >= max) {
+      this.requests.answered(route, started, "RG_BULKHEAD_FULL");
+      this.refuse(socket, "RG_BULKHEAD_FULL", {
+        requestId,
+        detail: `route ${route.id} has ${taken} WebSocket connections (websocket.maxConnections ${max})`,
+      });
+      return;
+    }
+    // The slot is held from here: by the handshake, then by the tunnel.
+    this.perRoute.set(route.id, taken + 1);
+    let tunnelled = false;
+    try {
+      tunnelled = await this.handshake(req, socket, head, route, match.upstreamPath, {
+        started,
+        requestId,
+      });
+    } finally {
+      if (!tunnelled) this.release(route.id);
+    }
+  }
+
+  private release(route: string): void {
+    const n = (this.perRoute.get(route) ?? 1) - 1;
+    if (n <= 0) this.perRoute.delete(route);
+    else this.perRoute.set(route, n);
+  }
+
+  /** True when the tunnel opened. */
+  private async handshake(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    route: RouteEntry,
+    path: string,
+    { started, requestId }: { started: number; requestId: string },
+  ): Promise<boolean> {
+    const d = this.d;
+    const rc = route.config;
+    const active = d.active();
+    const cfg = active.config;
+
+    const fault = this.requests.drawFault(route);
+    if (fault !== undefined) {
+      if (fault.abortStatus !== undefined) {
+        this.requests.answered(route, started, "RG_FAULT_INJECTED");
+        sendRawProblem(socket, "RG_FAULT_INJECTED", { requestId, status: fault.abortStatus });
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (socket.destroyed) return false;
+    }
+    const pipeline = d.runtime.pipeline(route.id);
+    if (!pipeline) {
+      this.refuse(socket, "RG_ROUTE_NOT_FOUND", { requestId });
+      return false;
+    }
+
+    const clientGone = new LiteAbortController();
+    const onGone = () => clientGone.abort();
+    socket.once("close", onGone);
+    const upgrade = req.headers.upgrade!;
+    prepareUpstreamHeaders(req, requestId, cfg.gateway.forwarded);
+    const headers: Record<string, string | string[] | undefined> = {
+      ...req.headers,
+      connection: "upgrade",
+      upgrade,
+    };
+    const consumer = consumerOf(
+      req,
+      cfg.gateway.consumers.apiKeyHeader,
+      cfg.gateway.consumers.tiers,
+    );
+    const isFailureStatus = active.failureMatchers.get(route.id)!;
+    const deadlineHeader = cfg.gateway.deadlineHeader;
+    const result = await pipeline.execute<UpgradeResponse>(
+      {
+        method: "GET",
+        consumerKey: consumer.key,
+        tier: consumer.tier,
+        retryable: true,
+        hasStale: false,
+        signal: clientGone.signal,
+      },
+      (a) =>
+        d.adapter.upgrade(a.upstream, a.endpoint, {
+          path,
+          headers: {
+            ...headers,
+            [deadlineHeader]: String(Math.max(0, Math.floor(a.deadlineRemainingMs))),
+          },
+          signal: a.signal,
+          connectTimeoutMs: rc.timeouts.connectMs,
+          isFailureStatus,
+        }),
+      (r) => r.discard(),
+    );
+    socket.removeListener("close", onGone);
+
+    if (socket.destroyed || clientGone.signal.aborted) {
+      if (result.type === "response") result.response.discard();
+      return false;
+    }
+    const rl = result.rateLimit ? rateLimitHeaders(result.rateLimit) : {};
+    const seconds = () => (d.clock.now() - started) / 1000;
+
+    if (result.type === "response") {
+      const resp = result.response;
+      d.metrics.request(route.id, result.upstream, result.outcome.kind, seconds());
+      if (resp.tunnel === undefined) {
+        // The upstream refused the handshake: the client gets its answer.
+        const body = await resp.answer!.bytes(MAX_REFUSAL_BYTES);
+        if (body === undefined) {
+          sendRawProblem(socket, "RG_BAD_UPSTREAM_RESPONSE", {
+            requestId,
+            detail: `the upstream refused the handshake with a ${resp.status} that could not be read whole`,
+          });
+          return false;
+        }
+        const fields = filterRawResponseHeaders(resp.message.rawHeaders, ["content-length", ""]);
+        fields.push("X-Request-Id", requestId);
+        for (const k in rl) fields.push(k, rl[k]!);
+        if (result.fromFallback) fields.push("X-Degraded", "true");
+        endRaw(socket, resp.status, fields, body);
+        return false;
+      }
+      const up = resp.tunnel;
+      if (!socket.writable) {
+        up.socket.destroy();
+        return false;
+      }
+      let headText = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n";
+      headText += `Upgrade: ${resp.message.headers.upgrade ?? upgrade}\r\n`;
+      const fields = filterRawResponseHeaders(resp.message.rawHeaders);
+      for (let i = 0; i < fields.length; i += 2) headText += `${fields[i]}: ${fields[i + 1]}\r\n`;
+      headText += `X-Request-Id: ${requestId}\r\n`;
+      if (result.fromFallback) headText += "X-Degraded: true\r\n";
+      socket.write(`${headText}\r\n`, "latin1");
+      const entry: OpenTunnel = {
+        route: route.id,
+        tunnel: joinTunnel(socket, head, up.socket, up.head, rc.websocket.idleTimeoutMs, (by) =>
+          this.ended(entry, by, result.upstream),
+        ),
+      };
+      this.open.add(entry);
+      d.logger.debug({ route: route.id, requestId }, "websocket tunnel open");
+      return true;
+    }
+
+    if (result.type === "fallback") {
+      d.metrics.request(route.id, rc.upstream, "fallback", seconds());
+      const st = result.staticResponse ?? rc.fallback?.static;
+      if (st) {
+        const fields: string[] = [];
+        for (const k in st.headers) fields.push(k, st.headers[k]!);
+        fields.push("X-Request-Id", requestId, "X-Degraded", "true");
+        endRaw(socket, st.status, fields, Buffer.from(st.body));
+        return false;
+      }
+      this.requests.answered(route, started, "RG_UPSTREAM_UNAVAILABLE");
+      sendRawProblem(socket, "RG_UPSTREAM_UNAVAILABLE", { requestId });
+      return false;
+    }
+
+    if (result.clientAborted) return false;
+    let code: ErrorCode = result.code;
+    const errCode = result.lastOutcome?.errorCode;
+    if (code === "RG_UPSTREAM_UNAVAILABLE" && errCode !== undefined && errCode.startsWith("HPE_"))
+      code = "RG_BAD_UPSTREAM_RESPONSE";
+    this.requests.answered(route, started, code);
+    sendRawProblem(socket, code, {
+      requestId,
+      headers: rl,
+      ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
+      ...(errCode ? { extra: { cause: errCode } } : {}),
+    });
+    return false;
+  }
+
+  private ended(entry: OpenTunnel, by: TunnelEnd, upstream: string): void {
+    this.open.delete(entry);
+    this.release(entry.route);
+    this.d.metrics.tunnelClosed(entry.route, by);
+    this.d.logger.debug({ route: entry.route, upstream, by }, "websocket tunnel closed");
+  }
+}

@@ -1,0 +1,545 @@
+/**
+ * WebSocket tunnels through the real gateway: the handshake runs the pipeline (retries,
+ * breaker, rate limit, per-try timeout, tunnel cap), refusals are problems, the tunnel carries
+ * bytes both ways until either side, the idle timeout, a mode change or shutdown closes it.
+ */
+import http, { type IncomingMessage } from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+import { loadConfig, type ConfigInput } from "@rg/core";
+import type { Gateway } from "../src/gateway";
+import {
+  closedPort,
+  gatewayFor,
+  request,
+  trackUncaught,
+  uncaught,
+  until,
+  upstreamConfig,
+} from "./harness";
+import { H, Wire, expectProblem, parseResponses } from "./wire";
+
+trackUncaught();
+
+/** How the echo upstream answers the next handshakes, in order; then it accepts. */
+type Answer =
+  "accept" | "hang" | { status: number; body?: string; headers?: Record<string, string> };
+
+interface EchoUpstream {
+  url: string;
+  port: number;
+  handshakes: IncomingMessage[];
+  script: Answer[];
+  /** Server-side sockets of accepted WebSockets. */
+  clients: Set<WebSocket>;
+  close(): Promise<void>;
+}
+
+/** A WebSocket echo server (text and binary) whose handshake answers can be scripted. */
+async function startEcho(): Promise<EchoUpstream> {
+  const server = http.createServer((req, res) => {
+    const answer = () => {
+      res.writeHead(426, { "content-type": "text/plain" });
+      res.end("upgrade required");
+    };
+    // A slow plain answer, for a handshake pipelined behind it.
+    if (req.url?.includes("slow")) setTimeout(answer, 100);
+    else answer();
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has("chat.v2") ? "chat.v2" : false),
+  });
+  const held = new Set<net.Socket>();
+  const up: EchoUpstream = {
+    url: "",
+    port: 0,
+    handshakes: [],
+    script: [],
+    clients: new Set(),
+    close: async () => {
+      for (const c of up.clients) c.terminate();
+      for (const s of held) s.destroy();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  server.on("upgrade", (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    up.handshakes.push(req);
+    const answer = up.script.shift() ?? "accept";
+    if (answer === "hang") {
+      held.add(socket);
+      return;
+    }
+    if (answer !== "accept") {
+      const body = answer.body ?? "";
+      let text = `HTTP/1.1 ${answer.status} Refused\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+      for (const [k, v] of Object.entries(answer.headers ?? {})) text += `${k}: ${v}\r\n`;
+      socket.end(`${text}\r\n${body}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      up.clients.add(ws);
+      ws.on("close", () => up.clients.delete(ws));
+      ws.on("message", (data, isBinary) => {
+        const text = data.toString();
+        if (!isBinary && text.startsWith("close:")) ws.close(Number(text.slice(6)), "bye");
+        else ws.send(data, { binary: isBinary });
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  up.port = (server.address() as AddressInfo).port;
+  up.url = `http://127.0.0.1:${up.port}`;
+  return up;
+}
+
+function open(
+  url: string,
+  opts: WebSocket.ClientOptions & { protocols?: string[] } = {},
+): Promise<{ ws: WebSocket; res: IncomingMessage }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, opts.protocols ?? [], opts);
+    ws.once("upgrade", (res) => ws.once("open", () => resolve({ ws, res })));
+    ws.once("unexpected-response", (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        reject(
+          Object.assign(new Error(`handshake answered ${res.statusCode}`), {
+            status: res.statusCode,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        ),
+      );
+    });
+    ws.once("error", reject);
+  });
+}
+
+/** The refusal a handshake got: status, headers and the parsed problem (or body). */
+async function refused(
+  url: string,
+  opts: WebSocket.ClientOptions = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  try {
+    const { ws } = await open(url, opts);
+    ws.terminate();
+  } catch (err) {
+    const e = err as { status?: number; headers: http.IncomingHttpHeaders; body: string };
+    if (e.status !== undefined) return { status: e.status, headers: e.headers, body: e.body };
+    throw err;
+  }
+  throw new Error("the handshake was accepted");
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
+  return new Promise((resolve) =>
+    ws.once("message", (data: Buffer, binary: boolean) => resolve({ data, binary })),
+  );
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve({ code: 1006, reason: "" });
+  return new Promise((resolve) =>
+    ws.once("close", (code: number, reason: Buffer) =>
+      resolve({ code, reason: reason.toString() }),
+    ),
+  );
+}
+
+async function metricValue(gw: Gateway, line: string): Promise<number> {
+  const text = await gw.metrics.text();
+  const found = text.split("\n").find((l) => l.startsWith(line));
+  return found === undefined ? 0 : Number(found.slice(line.length).trim());
+}
+
+let echo: EchoUpstream;
+let gw: Gateway;
+let base: ConfigInput;
+const sockets: WebSocket[] = [];
+
+function wsRoute(extra: Record<string, unknown> = {}) {
+  return {
+    upstream: "echo",
+    timeouts: { connectMs: 500, perTryMs: 400, totalMs: 2000 },
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    websocket: { enabled: true },
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  echo = await startEcho();
+  base = {
+    upstreams: {
+      echo: upstreamConfig(echo.url, {
+        circuitBreaker: { enabled: true, consecutiveFailures: 3, minimumCalls: 100 },
+      }),
+    },
+    routes: {
+      ws: { match: { pathPrefix: "/ws" }, ...wsRoute() },
+      capped: {
+        match: { pathPrefix: "/capped" },
+        ...wsRoute({ websocket: { enabled: true, maxConnections: 2 } }),
+      },
+      idle: {
+        match: { pathPrefix: "/idle" },
+        ...wsRoute({ websocket: { enabled: true, idleTimeoutMs: 150 } }),
+      },
+      limited: {
+        match: { pathPrefix: "/limited" },
+        ...wsRoute({ rateLimit: { tiers: { default: { limit: 1, windowMs: 60_000 } } } }),
+      },
+      plain: { match: { pathPrefix: "/plain" }, upstream: "echo" },
+    },
+  };
+  gw = await gatewayFor(base);
+});
+
+afterEach(() => {
+  for (const ws of sockets.splice(0)) ws.terminate();
+  echo.script = [];
+});
+
+afterAll(async () => {
+  await gw.close();
+  await echo.close();
+  expect(uncaught).toMatchObject({ exceptions: 0, rejections: 0 });
+});
+
+async function connect(
+  path: string,
+  opts: WebSocket.ClientOptions & { protocols?: string[] } = {},
+) {
+  const r = await open(`ws://127.0.0.1:${gw.port}${path}`, opts);
+  sockets.push(r.ws);
+  return r;
+}
+
+describe("tunnels", () => {
+  it("carries text and binary messages both ways, with the request id and subprotocol", async () => {
+    const seen = echo.handshakes.length;
+    const { ws, res } = await connect("/ws/chat?room=1", {
+      protocols: ["chat.v2"],
+      headers: { "x-request-id": "ws-trace-1" },
+    });
+    expect(res.statusCode).toBe(101);
+    expect(res.headers["x-request-id"]).toBe("ws-trace-1");
+    expect(ws.protocol).toBe("chat.v2");
+    const hs = echo.handshakes[seen]!;
+    expect(hs.url).toBe("/ws/chat?room=1");
+    expect(hs.headers["x-request-id"]).toBe("ws-trace-1");
+    expect(hs.headers.upgrade).toBe("websocket");
+    expect(Number(hs.headers["x-request-deadline-ms"])).toBeGreaterThan(0);
+
+    ws.send("hello");
+    expect((await nextMessage(ws)).data.toString()).toBe("hello");
+    const bin = Buffer.from([0, 1, 2, 255]);
+    ws.send(bin);
+    const back = await nextMessage(ws);
+    expect(back.binary).toBe(true);
+    expect(Buffer.compare(back.data, bin)).toBe(0);
+    // A large message crosses in many reads and writes, with backpressure on both sockets.
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    ws.send(big);
+    const bigBack = await nextMessage(ws);
+    expect(bigBack.data.length).toBe(big.length);
+    expect(bigBack.data.equals(big)).toBe(true);
+  });
+
+  it("passes the upstream's close code to the client, and the client's close to the upstream", async () => {
+    const { ws } = await connect("/ws/a");
+    const done = closed(ws);
+    ws.send("close:4001");
+    expect(await done).toEqual({ code: 4001, reason: "bye" });
+
+    const before = echo.clients.size;
+    const { ws: ws2 } = await connect("/ws/b");
+    await until(() => echo.clients.size === before + 1);
+    const [server] = [...echo.clients].slice(-1);
+    const serverSaw = closed(server!);
+    ws2.close(4002, "client leaves");
+    expect(await serverSaw).toEqual({ code: 4002, reason: "client leaves" });
+    await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 0);
+  });
+
+  it("counts open tunnels and why they closed in the metrics", async () => {
+    // After a close handshake the server closes the connection, whoever began it.
+    const closedBy = async () =>
+      (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="ws",by="client"}')) +
+      (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="ws",by="upstream"}'));
+    const closedBefore = await closedBy();
+    const a = await connect("/ws/1");
+    await connect("/ws/2");
+    expect(await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')).toBe(2);
+    a.ws.close();
+    await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 1);
+    expect(await closedBy()).toBe(closedBefore + 1);
+  });
+
+  it("closes a tunnel that carries nothing for idleTimeoutMs", async () => {
+    const { ws } = await connect("/idle/x");
+    ws.send("ping");
+    await nextMessage(ws);
+    expect((await closed(ws)).code).toBe(1006);
+    await until(
+      async () =>
+        (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="idle",by="idle"}')) === 1,
+    );
+  });
+});
+
+describe("the handshake through the pipeline", () => {
+  it("is refused with a problem on a route without websocket.enabled, and never reaches the upstream", async () => {
+    const seen = echo.handshakes.length;
+    const r = await refused(`ws://127.0.0.1:${gw.port}/plain/x`);
+    expect(r.status).toBe(403);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    const p = JSON.parse(r.body) as Record<string, unknown>;
+    expect(p).toMatchObject({ code: "RG_UPGRADE_NOT_ALLOWED", status: 403 });
+    expect(String(p.detail)).toContain("routes.plain.websocket.enabled");
+    expect(echo.handshakes.length).toBe(seen);
+  });
+
+  it("refuses other upgrades, non-GET handshakes and handshakes with a body", async () => {
+    const seen = echo.handshakes.length;
+    for (const [head, status, code] of [
+      [
+        `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`,
+        403,
+        "RG_UPGRADE_NOT_ALLOWED",
+      ],
+      [
+        `POST /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n`,
+        400,
+        "RG_BAD_REQUEST",
+      ],
+      [
+        `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello`,
+        400,
+        "RG_BAD_REQUEST",
+      ],
+      [
+        `GET /ws/../admin HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+        400,
+        "RG_BAD_REQUEST",
+      ],
+      [
+        `GET /nowhere HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+        404,
+        "RG_ROUTE_NOT_FOUND",
+      ],
+    ] as const) {
+      const w = new Wire(gw.port);
+      w.send(head);
+      expect(await w.waitFor(() => w.closed)).toBe(true);
+      const r = parseResponses(w.text, [], true).finals[0];
+      expect(expectProblem(r, status).code, head.split("\r\n")[0]).toBe(code);
+      expect(r!.headers.connection).toBe("close");
+    }
+    expect(echo.handshakes.length).toBe(seen);
+  });
+
+  it("passes an upstream's refusal on, with its body", async () => {
+    echo.script = [
+      { status: 401, body: "who are you?", headers: { "WWW-Authenticate": "Bearer" } },
+    ];
+    const r = await refused(`ws://127.0.0.1:${gw.port}/ws/private`);
+    expect(r.status).toBe(401);
+    expect(r.body).toBe("who are you?");
+    expect(r.headers["www-authenticate"]).toBe("Bearer");
+    expect(r.headers["x-request-id"]).toBeDefined();
+  });
+
+  it("forwards the bytes a client sent right behind its handshake once the tunnel is open", async () => {
+    const w = new Wire(gw.port);
+    // A masked text frame "hi" in the same write as the handshake.
+    const frame = Buffer.from([
+      0x81,
+      0x82,
+      1,
+      2,
+      3,
+      4,
+      "h".charCodeAt(0) ^ 1,
+      "i".charCodeAt(0) ^ 2,
+    ]);
+    w.send(
+      `GET /ws/early HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n` +
+        frame.toString("latin1"),
+    );
+    // The echo's unmasked answer follows the 101.
+    expect(await w.waitFor(() => w.text.includes("\r\n\r\n\x81\x02hi"))).toBe(true);
+    expect(w.text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(w.text).toContain("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    w.destroy();
+  });
+
+  it("answers a handshake pipelined behind a plain request only after that request's answer", async () => {
+    const w = new Wire(gw.port);
+    w.send(
+      `GET /ws/slow HTTP/1.1\r\n${H}\r\n` +
+        `GET /ws/behind HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(await w.waitFor(() => w.text.includes("Sec-WebSocket-Accept"))).toBe(true);
+    expect(w.text).toMatch(/^HTTP\/1\.1 426 /);
+    const answered = w.text.indexOf("upgrade required");
+    expect(answered).toBeGreaterThan(0);
+    expect(w.text.indexOf("HTTP/1.1 101 Switching Protocols\r\n")).toBeGreaterThan(answered);
+    w.destroy();
+  });
+
+  it("retries a handshake the upstream refused with a 503", async () => {
+    echo.script = [{ status: 503, body: "busy" }];
+    const seen = echo.handshakes.length;
+    const { ws } = await connect("/ws/retried");
+    expect(echo.handshakes.length).toBe(seen + 2);
+    ws.send("after retry");
+    expect((await nextMessage(ws)).data.toString()).toBe("after retry");
+  });
+
+  it("answers 504 when the upstream does not answer the handshake within the per-try timeout", async () => {
+    echo.script = ["hang", "hang"];
+    const started = Date.now();
+    const r = await refused(`ws://127.0.0.1:${gw.port}/ws/slow`);
+    expect(r.status).toBe(504);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "RG_UPSTREAM_TIMEOUT" });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("rate-limits handshakes with RateLimit headers", async () => {
+    await connect("/limited/a");
+    const r = await refused(`ws://127.0.0.1:${gw.port}/limited/b`);
+    expect(r.status).toBe(429);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "RG_RATE_LIMITED" });
+    expect(r.headers["retry-after"]).toBeDefined();
+    expect(r.headers.ratelimit).toBeDefined();
+  });
+
+  it("caps open tunnels per route with websocket.maxConnections", async () => {
+    const a = await connect("/capped/1");
+    await connect("/capped/2");
+    const r = await refused(`ws://127.0.0.1:${gw.port}/capped/3`);
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "RG_BULKHEAD_FULL" });
+    expect(r.headers["retry-after"]).toBe("1");
+    a.ws.close();
+    await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="capped"}')) === 1);
+    await connect("/capped/4");
+  });
+});
+
+describe("failing upstreams, modes and shutdown", () => {
+  it("opens the breaker on failed handshakes and answers breaker-open with Retry-After", async () => {
+    const port = await closedPort();
+    const g = await gatewayFor({
+      upstreams: {
+        gone: upstreamConfig(`http://127.0.0.1:${port}`, {
+          circuitBreaker: {
+            enabled: true,
+            consecutiveFailures: 2,
+            minimumCalls: 100,
+            openDurationMs: 30_000,
+          },
+        }),
+      },
+      routes: {
+        ws: {
+          match: { pathPrefix: "/" },
+          ...wsRoute({ upstream: "gone", retry: { maxAttempts: 1 } }),
+        },
+      },
+    });
+    try {
+      const codes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await refused(`ws://127.0.0.1:${g.port}/x`);
+        codes.push(String((JSON.parse(r.body) as { code: string }).code));
+        if (i === 2) expect(Number(r.headers["retry-after"])).toBeGreaterThan(20);
+      }
+      expect(codes).toEqual([
+        "RG_UPSTREAM_UNAVAILABLE",
+        "RG_UPSTREAM_UNAVAILABLE",
+        "RG_BREAKER_OPEN",
+      ]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("read-only mode closes open tunnels and refuses new ones; normal mode lets them in again", async () => {
+    const byConfig = () =>
+      metricValue(gw, 'rg_websocket_tunnels_closed_total{route="ws",by="config"}');
+    // Only this test's tunnel is open when the mode changes.
+    await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 0);
+    const before = await byConfig();
+    const { ws } = await connect("/ws/ro");
+    const c = closed(ws);
+    const cfg = loadConfig({ ...base, gateway: { mode: "read_only" } });
+    gw.applyConfig(cfg);
+    try {
+      expect((await c).code).toBe(1006);
+      const r = await refused(`ws://127.0.0.1:${gw.port}/ws/ro2`);
+      expect(r.status).toBe(503);
+      expect(JSON.parse(r.body)).toMatchObject({ code: "RG_READ_ONLY" });
+      expect(r.headers["retry-after"]).toBeDefined();
+      // Plain reads still pass in read-only mode.
+      expect((await request(`${gw.url}/plain/x`)).status).toBe(426);
+      await until(async () => (await byConfig()) === before + 1);
+    } finally {
+      gw.applyConfig(loadConfig(base));
+    }
+    await connect("/ws/ro3");
+  });
+
+  it("never sends a client's early bytes upstream when the handshake is refused", async () => {
+    // A raw upstream that refuses the handshake and keeps the connection (a pooled socket).
+    const received: string[] = [];
+    const raw = net.createServer((s) => {
+      s.setNoDelay(true);
+      s.on("data", (c: Buffer) => {
+        received.push(c.toString("latin1"));
+        if (received.length === 1)
+          s.write(
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno",
+          );
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const g = await gatewayFor({
+      upstreams: { raw: upstreamConfig(`http://127.0.0.1:${(raw.address() as AddressInfo).port}`) },
+      routes: { ws: { match: { pathPrefix: "/" }, ...wsRoute({ upstream: "raw" }) } },
+    });
+    try {
+      const w = new Wire(g.port);
+      w.send(
+        `GET /x HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n` +
+          `GET /smuggled HTTP/1.1\r\n${H}\r\n`,
+      );
+      expect(await w.waitFor(() => w.closed)).toBe(true);
+      const r = parseResponses(w.text, [], true).finals[0];
+      expect(r?.status).toBe(403);
+      expect(r?.body).toBe("no");
+      // One more request on the pooled socket shows what else reached the upstream.
+      expect(received.join("")).not.toContain("/smuggled");
+      expect(received).toHaveLength(1);
+    } finally {
+      await g.close();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  it("closes open tunnels at shutdown", async () => {
+    const g = await gatewayFor(base);
+    const ws = (await open(`ws://127.0.0.1:${g.port}/ws/s`)).ws;
+    const c = closed(ws);
+    const started = Date.now();
+    await g.close();
+    expect((await c).code).toBe(1006);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
