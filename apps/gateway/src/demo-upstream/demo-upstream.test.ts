@@ -1,5 +1,6 @@
 import http from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { startDemoUpstream } from "./demo-upstream";
 import type { DemoUpstream } from "./demo-upstream";
 
@@ -259,6 +260,46 @@ describe("behaviour over the control API", () => {
     await expect.poll(() => demo.stats("payments").byFault.hang).toBe(1);
     await demo.close();
     await expect(pending).rejects.toMatchObject({ code: "ECONNRESET" });
+    demo = await startDemoUpstream({ services: {} });
+  });
+});
+
+describe("WebSockets", () => {
+  function connect(port: number): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/demo`);
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(
+          Object.assign(new Error("refused"), { status: res.statusCode, headers: res.headers }),
+        ),
+      );
+      ws.once("error", reject);
+    });
+  }
+
+  it("echoes messages on any path and counts the handshake", async () => {
+    const ws = await connect(payA);
+    const back = new Promise<string>((r) => ws.once("message", (d: Buffer) => r(d.toString())));
+    ws.send("hello");
+    expect(await back).toBe("hello");
+    expect(demo.stats("payments")).toMatchObject({ requests: 1, byStatus: { "101": 1 } });
+    ws.close();
+  });
+
+  it("refuses handshakes as the behaviour says, and close() ends open WebSockets", async () => {
+    await demo.setBehaviour("payments", { errorRate: 1, errorStatus: 503 });
+    await expect(connect(payA)).rejects.toMatchObject({ status: 503 });
+    await demo.setBehaviour("payments", { rateLimitRate: 1, retryAfterSeconds: 7 });
+    await expect(connect(payA)).rejects.toMatchObject({
+      status: 429,
+      headers: { "retry-after": "7" },
+    });
+    await demo.setBehaviour("payments", {});
+    const ws = await connect(payB);
+    const closed = new Promise<number>((r) => ws.once("close", (code: number) => r(code)));
+    await demo.close();
+    expect(await closed).toBe(1006);
     demo = await startDemoUpstream({ services: {} });
   });
 });

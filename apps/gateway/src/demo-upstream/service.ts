@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { WebSocketServer, type WebSocket } from "ws";
 import { ActiveBehaviour, HEALTHY } from "./behaviour";
 import type { Behaviour } from "./behaviour";
 import { countFault, countRequest, countStatus, emptyStats } from "./stats";
@@ -19,6 +20,8 @@ interface Port {
   override?: ActiveBehaviour;
   /** Requests held open by `hangRate`, so close() can release them. */
   hanging: Set<ServerResponse>;
+  /** Sockets handed over by upgrades (WebSockets, held handshakes): the server no longer tracks them. */
+  upgraded: Set<Socket>;
 }
 
 export interface ServiceState {
@@ -35,6 +38,8 @@ export class DemoService {
   private behaviour = new ActiveBehaviour({ ...HEALTHY });
   private readonly portList: Port[] = [];
   stats: ServiceStats = emptyStats();
+  /** Accepts the WebSocket handshakes on every port. */
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_ECHO_BYTES });
 
   constructor(
     readonly name: string,
@@ -53,6 +58,7 @@ export class DemoService {
         server: this.createServer(),
         listening: false,
         hanging: new Set(),
+        upgraded: new Set(),
       };
       await listenOn(entry.server, this.host, wanted);
       const address = entry.server.address();
@@ -130,6 +136,8 @@ export class DemoService {
     const closed = new Promise<void>((resolve) => entry.server.close(() => resolve()));
     for (const res of entry.hanging) res.destroy();
     entry.hanging.clear();
+    for (const socket of entry.upgraded) socket.destroy();
+    entry.upgraded.clear();
     entry.server.closeAllConnections();
     await closed;
   }
@@ -143,9 +151,72 @@ export class DemoService {
       }
       this.handle(entry, req, res).catch(() => res.destroy());
     });
+    server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const entry = this.portList.find((p) => p.server === server);
+      socket.on("error", () => socket.destroy());
+      if (!entry) socket.destroy();
+      else this.upgrade(entry, req, socket, head).catch(() => socket.destroy());
+    });
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000;
     return server;
+  }
+
+  /**
+   * A WebSocket on any path: the handshake follows the behaviour (latency, errors, 429s,
+   * hangs, resets), then every message is echoed back as it came (text or binary).
+   */
+  private async upgrade(
+    entry: Port,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    entry.upgraded.add(socket);
+    socket.on("close", () => entry.upgraded.delete(socket));
+    countRequest(this.stats, "GET", entry.port, false);
+    const behaviour = this.effective(entry);
+    const fault = behaviour.drawFault();
+    if (fault === "hang") {
+      countFault(this.stats, fault);
+      return;
+    }
+    const delay = behaviour.delayMs();
+    if (delay > 0) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (socket.destroyed) return;
+    }
+    const refuse = (status: number, reason: string, extra = "") => {
+      countStatus(this.stats, status);
+      const body = JSON.stringify({ error: reason, service: this.name, port: entry.port });
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? "Error"}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+      );
+    };
+    switch (fault) {
+      case "reset":
+      case "truncate":
+        countFault(this.stats, fault);
+        socket.destroy();
+        return;
+      case "invalidHeader":
+        countFault(this.stats, fault);
+        writeInvalidHeaderResponse(socket);
+        return;
+      case "rateLimit":
+        refuse(429, "rate limited", `Retry-After: ${behaviour.value.retryAfterSeconds}\r\n`);
+        return;
+      case "error":
+        refuse(behaviour.value.errorStatus, "injected failure");
+        return;
+      case undefined:
+        break;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      countStatus(this.stats, 101);
+      ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
   }
 
   private async handle(entry: Port, req: IncomingMessage, res: ServerResponse): Promise<void> {
