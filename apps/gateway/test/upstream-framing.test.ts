@@ -725,18 +725,25 @@ describe("1xx interim answers", () => {
     await expectOwn("/interim/after-continue");
   });
 
-  it("delivers the final answer intact after 103 Early Hints and 102", async () => {
+  it("forwards 103 Early Hints with their Link and 102 Processing before the final answer (RFC 9110 §15.2)", async () => {
     const r = await fetchRaw("/interim/hints");
     expect(only(r)).toMatchObject({ status: 200, body: "final" });
-    // Forwarded or not (RFC 9110 §15.2 has a proxy forward them; nginx drops them): if
-    // forwarded, well-formed, before the final answer.
-    for (const i of r.interim) expect([102, 103]).toContain(i.status);
+    expect(r.interim.map((i) => i.status)).toEqual([103, 102]);
+    expect(r.interim[0]!.headers.link).toBe("</style.css>; rel=preload; as=style");
     await expectOwn("/interim/after-hints");
   });
 
-  it("delivers the final answer intact after 2,000 Early Hints", async () => {
+  it("sends no interim answer to an HTTP/1.0 client", async () => {
+    const r = await fetchRaw("/interim/hints", { version: "1.0" });
+    expect(only(r)).toMatchObject({ status: 200, body: "final" });
+    expect(r.interim).toEqual([]);
+  });
+
+  it("delivers the final answer intact after 2,000 Early Hints, passing on only the first few", async () => {
     const r = await fetchRaw("/interim/flood");
     expect(only(r)).toMatchObject({ status: 200, body: "final" });
+    expect(r.interim.length).toBeGreaterThan(0);
+    expect(r.interim.length).toBeLessThanOrEqual(8);
     await expectOwn("/interim/after-flood");
   });
 

@@ -160,6 +160,49 @@ export class EndpointAgent extends http.Agent {
   }
 }
 
+const kInterimSent = Symbol("rg.interimSent");
+type InterimResponse = ServerResponse & { [kInterimSent]?: number };
+/** Interim answers passed on per request; an upstream may send any number of them. */
+const MAX_INTERIM = 8;
+
+/**
+ * Pass an upstream's interim answer on, as a proxy must (RFC 9110 §15.2): 103 Early Hints
+ * with their Link fields (RFC 8297) and 102 Processing. Not to an HTTP/1.0 client, which
+ * cannot read them, and not a 100 Continue: the gateway answers Expect itself. Node's
+ * response API writes no other 1xx code, and a 103 without Link hints nothing.
+ */
+function forwardInterim(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: http.InformationEvent,
+): void {
+  const r = res as InterimResponse;
+  if (res.headersSent || res.destroyed || req.httpVersionMinor === 0) return;
+  const sent = r[kInterimSent] ?? 0;
+  if (sent >= MAX_INTERIM) return;
+  if (info.statusCode === 102) {
+    r[kInterimSent] = sent + 1;
+    res.writeProcessing();
+    return;
+  }
+  if (info.statusCode !== 103) return;
+  const hints: Record<string, string | string[]> = {};
+  const raw = filterRawResponseHeaders(info.rawHeaders);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const prev = hints[name];
+    hints[name] =
+      prev === undefined ? raw[i + 1]! : [...(Array.isArray(prev) ? prev : [prev]), raw[i + 1]!];
+  }
+  if (hints.link === undefined) return;
+  r[kInterimSent] = sent + 1;
+  try {
+    res.writeEarlyHints(hints);
+  } catch {
+    // A Link value Node will not write (RFC 8288 syntax): the hint is dropped, not the answer.
+  }
+}
+
 /** How long an idle pooled socket is kept; below Node servers' 5 s keepAliveTimeout default. */
 export const POOL_IDLE_MS = 4000;
 /** Bodies up to this size are drained to keep the socket; bigger ones are cut. */
@@ -579,6 +622,7 @@ export class HttpProxyAdapter {
           });
         });
       }
+      proxyReq.on("information", (info: http.InformationEvent) => forwardInterim(req, res, info));
       // A ClientRequest emits these once each, so plain listeners do (without once's wrapper).
       proxyReq.on("response", (msg: IncomingMessage) => {
         // A listener must exist before the stream can fail, or the error would be unhandled.
