@@ -449,6 +449,51 @@ export interface AdapterOptions {
 const noop = () => {};
 const ONCE = { once: true } as const;
 
+/** An attempt that ended without a usable answer: a timeout, or a connection error's code. */
+function failureOutcome(durationMs: number, timedOut: boolean, code: string | undefined): Outcome {
+  return classify(
+    code === undefined || timedOut
+      ? { durationMs, timedOut }
+      : { durationMs, timedOut, errorCode: code },
+  );
+}
+
+/** An upstream's answer, with its Retry-After read for the retry and breaker policies. */
+function responseOutcome(
+  msg: IncomingMessage,
+  status: number,
+  durationMs: number,
+  clock: Clock,
+  isFailureStatus: (status: number) => boolean,
+): Outcome {
+  const ra = msg.headers["retry-after"];
+  return classify(
+    ra === undefined
+      ? { status, durationMs }
+      : { status, durationMs, retryAfter: ra, wallNow: clock.wallNow() },
+    { isFailureStatus },
+  );
+}
+
+/**
+ * The connect timeout of a request that may get a new socket: armed when the socket it gets
+ * is still connecting, cleared once connected. `onTimeout` destroys the request.
+ */
+function connectTimeout(
+  req: ClientRequest,
+  ms: number,
+  settled: () => boolean,
+  onTimeout: () => void,
+): { clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  req.once("socket", (socket: Socket) => {
+    if (!socket.connecting || settled()) return;
+    timer = setTimeout(onTimeout, ms);
+    socket.once("connect", () => clearTimeout(timer));
+  });
+  return { clear: () => clearTimeout(timer) };
+}
+
 export class HttpProxyAdapter {
   /**
    * Pools by upstream, then by endpoint URL. Two upstreams that name the same address keep
@@ -560,7 +605,7 @@ export class HttpProxyAdapter {
     const started = clock.now();
     return new Promise((resolve) => {
       let settled = false;
-      let connectTimer: NodeJS.Timeout | undefined;
+      let connect: { clear(): void } | undefined;
       let pr: ClientRequest | undefined = undefined;
       let failure: string | undefined;
       let timedOut = false;
@@ -568,7 +613,7 @@ export class HttpProxyAdapter {
       const settle = (r: AttemptOutcome<UpstreamResponse>) => {
         if (settled) return;
         settled = true;
-        if (connectTimer) clearTimeout(connectTimer);
+        connect?.clear();
         signal.removeEventListener("abort", onAbort);
         resolve(r);
       };
@@ -577,13 +622,7 @@ export class HttpProxyAdapter {
           settle({ outcome: classify({ status: 413, durationMs: clock.now() - started }) });
           return;
         }
-        settle({
-          outcome: classify(
-            code === undefined || timedOut
-              ? { durationMs: clock.now() - started, timedOut }
-              : { durationMs: clock.now() - started, timedOut, errorCode: code },
-          ),
-        });
+        settle({ outcome: failureOutcome(clock.now() - started, timedOut, code) });
       };
       const onAbort = () => {
         timedOut = true;
@@ -610,17 +649,16 @@ export class HttpProxyAdapter {
       }
       const proxyReq = pr;
       if (!capturedReused) {
-        proxyReq.once("socket", (socket: Socket) => {
-          if (!socket.connecting || settled) return;
-          connectTimer = setTimeout(() => {
+        connect = connectTimeout(
+          proxyReq,
+          opts.connectTimeoutMs,
+          () => settled,
+          () => {
             failure = "ECONNECT_TIMEOUT";
             proxyReq.destroy();
-            settleError("ECONNECT_TIMEOUT");
-          }, opts.connectTimeoutMs);
-          socket.once("connect", () => {
-            if (connectTimer) clearTimeout(connectTimer);
-          });
-        });
+            settleError(failure);
+          },
+        );
       }
       proxyReq.on("information", (info: http.InformationEvent) => forwardInterim(req, res, info));
       // A ClientRequest emits these once each, so plain listeners do (without once's wrapper).
@@ -639,19 +677,8 @@ export class HttpProxyAdapter {
           settleError("HPE_INVALID_STATUS");
           return;
         }
-        const ra = msg.headers["retry-after"];
         settle({
-          outcome: classify(
-            ra === undefined
-              ? { status, durationMs: clock.now() - started }
-              : {
-                  status,
-                  durationMs: clock.now() - started,
-                  retryAfter: ra,
-                  wallNow: clock.wallNow(),
-                },
-            { isFailureStatus: opts.isFailureStatus },
-          ),
+          outcome: responseOutcome(msg, status, clock.now() - started, clock, opts.isFailureStatus),
           response: new UpstreamResponse(status, msg, proxyReq),
         });
       });
@@ -688,36 +715,11 @@ export class HttpProxyAdapter {
     const clock = this.clock;
     const signal = opts.signal;
     const started = clock.now();
+    if (signal.aborted) return Promise.resolve({ outcome: failureOutcome(0, true, undefined) });
     return new Promise((resolve) => {
       let settled = false;
       let timedOut = false;
       let failure: string | undefined;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const settle = (r: AttemptOutcome<UpgradeResponse>) => {
-        if (settled) return;
-        settled = true;
-        if (connectTimer) clearTimeout(connectTimer);
-        signal.removeEventListener("abort", onAbort);
-        resolve(r);
-      };
-      const fail = (code: string | undefined) =>
-        settle({
-          outcome: classify(
-            code === undefined || timedOut
-              ? { durationMs: clock.now() - started, timedOut }
-              : { durationMs: clock.now() - started, timedOut, errorCode: code },
-          ),
-        });
-      const onAbort = () => {
-        timedOut = true;
-        pr.destroy();
-        fail(undefined);
-      };
-      if (signal.aborted) {
-        timedOut = true;
-        fail(undefined);
-        return;
-      }
       const pr = http.request({
         agent: ep.agent,
         host: ep.host,
@@ -727,16 +729,31 @@ export class HttpProxyAdapter {
         headers: opts.headers,
       });
       takeCaptured();
-      signal.addEventListener("abort", onAbort, ONCE);
-      pr.once("socket", (socket: Socket) => {
-        if (!socket.connecting || settled) return;
-        connectTimer = setTimeout(() => {
+      const connect = connectTimeout(
+        pr,
+        opts.connectTimeoutMs,
+        () => settled,
+        () => {
           failure = "ECONNECT_TIMEOUT";
           pr.destroy();
           fail(failure);
-        }, opts.connectTimeoutMs);
-        socket.once("connect", () => clearTimeout(connectTimer));
-      });
+        },
+      );
+      const settle = (r: AttemptOutcome<UpgradeResponse>) => {
+        if (settled) return;
+        settled = true;
+        connect.clear();
+        signal.removeEventListener("abort", onAbort);
+        resolve(r);
+      };
+      const fail = (code: string | undefined) =>
+        settle({ outcome: failureOutcome(clock.now() - started, timedOut, code) });
+      const onAbort = () => {
+        timedOut = true;
+        pr.destroy();
+        fail(undefined);
+      };
+      signal.addEventListener("abort", onAbort, ONCE);
       pr.on("upgrade", (msg: IncomingMessage, socket: Socket, head: Buffer) => {
         // Node no longer listens for this socket's errors: until the tunnel does, this one.
         socket.on("error", noop);
@@ -761,19 +778,8 @@ export class HttpProxyAdapter {
           fail("HPE_INVALID_STATUS");
           return;
         }
-        const ra = msg.headers["retry-after"];
         settle({
-          outcome: classify(
-            ra === undefined
-              ? { status, durationMs: clock.now() - started }
-              : {
-                  status,
-                  durationMs: clock.now() - started,
-                  retryAfter: ra,
-                  wallNow: clock.wallNow(),
-                },
-            { isFailureStatus: opts.isFailureStatus },
-          ),
+          outcome: responseOutcome(msg, status, clock.now() - started, clock, opts.isFailureStatus),
           response: new UpgradeResponse(
             status,
             msg,
