@@ -312,7 +312,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       upgrades.drain();
       srv.closeIdleConnections();
       const drainUntil = Date.now() + active.config.gateway.drainTimeoutMs;
-      while (handler.inFlight > 0 && Date.now() < drainUntil) {
+      while (handler.inFlight + upgrades.handshaking > 0 && Date.now() < drainUntil) {
         await new Promise((r) => setTimeout(r, 20));
       }
       srv.closeAllConnections();

@@ -24,7 +24,11 @@ trackUncaught();
 
 /** How the echo upstream answers the next handshakes, in order; then it accepts. */
 type Answer =
-  "accept" | "hang" | { status: number; body?: string; headers?: Record<string, string> };
+  | "accept"
+  | "hang"
+  /** Accept once the test calls `release()`. */
+  | "held"
+  | { status: number; body?: string; headers?: Record<string, string> };
 
 interface EchoUpstream {
   url: string;
@@ -33,6 +37,8 @@ interface EchoUpstream {
   script: Answer[];
   /** Server-side sockets of accepted WebSockets. */
   clients: Set<WebSocket>;
+  /** Accept the handshakes held by "held". */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -52,7 +58,11 @@ async function startEcho(): Promise<EchoUpstream> {
     handleProtocols: (protocols) => (protocols.has("chat.v2") ? "chat.v2" : false),
   });
   const held = new Set<net.Socket>();
+  const waiting: (() => void)[] = [];
   const up: EchoUpstream = {
+    release: () => {
+      for (const accept of waiting.splice(0)) accept();
+    },
     url: "",
     port: 0,
     handshakes: [],
@@ -73,22 +83,25 @@ async function startEcho(): Promise<EchoUpstream> {
       held.add(socket);
       return;
     }
-    if (answer !== "accept") {
+    if (answer !== "accept" && answer !== "held") {
       const body = answer.body ?? "";
       let text = `HTTP/1.1 ${answer.status} Refused\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
       for (const [k, v] of Object.entries(answer.headers ?? {})) text += `${k}: ${v}\r\n`;
       socket.end(`${text}\r\n${body}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      up.clients.add(ws);
-      ws.on("close", () => up.clients.delete(ws));
-      ws.on("message", (data, isBinary) => {
-        const text = data.toString();
-        if (!isBinary && text.startsWith("close:")) ws.close(Number(text.slice(6)), "bye");
-        else ws.send(data, { binary: isBinary });
+    const accept = () =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        up.clients.add(ws);
+        ws.on("close", () => up.clients.delete(ws));
+        ws.on("message", (data, isBinary) => {
+          const text = data.toString();
+          if (!isBinary && text.startsWith("close:")) ws.close(Number(text.slice(6)), "bye");
+          else ws.send(data, { binary: isBinary });
+        });
       });
-    });
+    if (answer === "held") waiting.push(accept);
+    else accept();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   up.port = (server.address() as AddressInfo).port;
@@ -531,6 +544,22 @@ describe("failing upstreams, modes and shutdown", () => {
       await g.close();
       await new Promise<void>((r) => raw.close(() => r()));
     }
+  });
+
+  it("lets a handshake in progress finish during the drain, then closes its tunnel", async () => {
+    const g = await gatewayFor(base);
+    echo.script = ["held"];
+    const seen = echo.handshakes.length;
+    const opening = open(`ws://127.0.0.1:${g.port}/ws/late`);
+    await until(() => echo.handshakes.length === seen + 1);
+    const closing = g.close();
+    // Draining: the handshake is still answered once the upstream accepts it.
+    echo.release();
+    const { ws } = await opening;
+    expect((await closed(ws)).code).toBe(1006);
+    await closing;
+    // Answered on the upstream connection it began on, not retried after the pools closed.
+    expect(echo.handshakes.length).toBe(seen + 1);
   });
 
   it("closes open tunnels at shutdown", async () => {

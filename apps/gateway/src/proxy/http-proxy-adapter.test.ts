@@ -118,6 +118,27 @@ function adapter(): HttpProxyAdapter {
 }
 
 describe("HttpProxyAdapter", () => {
+  it("opens no pool once closed: a late attempt fails instead", async () => {
+    const up = await upstream((_req, res) => res.end("ok"));
+    const a = adapter();
+    a.close();
+    expect(() =>
+      a.upgrade(
+        "up",
+        { id: "a", url: up.url },
+        {
+          path: "/",
+          headers: {},
+          signal: new LiteAbortController().signal,
+          connectTimeoutMs: 1000,
+          isFailureStatus: () => false,
+        },
+      ),
+    ).toThrow(/closed/);
+    expect(a.socketCount()).toBe(0);
+    expect(up.connections).toBe(0);
+  });
+
   it("hands the same pooled socket to requests one after another", async () => {
     const up = await upstream((_req, res) => res.end("ok"));
     const a = adapter();

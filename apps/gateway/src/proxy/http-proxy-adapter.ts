@@ -504,6 +504,7 @@ export class HttpProxyAdapter {
   private readonly retiring = new Set<Endpoint>();
   private readonly clock: Clock;
   private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
 
   constructor(opts: AdapterOptions) {
     this.clock = opts.clock;
@@ -691,6 +692,8 @@ export class HttpProxyAdapter {
   private endpoint(upstream: string, url: string): Endpoint {
     let ep = this.endpoints.get(upstream)?.get(url);
     if (!ep) {
+      // A retry after shutdown closed the pools must not open new ones.
+      if (this.closed) throw new Error("the upstream pools are closed");
       this.ensureEndpoint(upstream, url, 256);
       ep = this.endpoints.get(upstream)!.get(url)!;
     }
@@ -797,6 +800,7 @@ export class HttpProxyAdapter {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     for (const ep of [...this.pools(), ...this.retiring]) {
       ep.agent.destroy();

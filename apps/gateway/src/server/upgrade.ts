@@ -66,6 +66,9 @@ export class UpgradeHandler {
   private readonly perRoute = new Map<string, number>();
   private readonly open = new Set<OpenTunnel>();
   private draining = false;
+  private closedAll = false;
+  /** Handshakes in progress: the shutdown drain waits for them as for requests. */
+  handshaking = 0;
 
   constructor(
     private readonly d: HandlerDeps,
@@ -97,6 +100,7 @@ export class UpgradeHandler {
 
   /** Shutdown: close every open tunnel. */
   closeAll(): void {
+    this.closedAll = true;
     for (const t of this.open) t.tunnel.close("shutdown");
     this.open.clear();
   }
@@ -191,6 +195,7 @@ export class UpgradeHandler {
     }
     // The slot is held from here: by the handshake, then by the tunnel.
     this.perRoute.set(route.id, taken + 1);
+    this.handshaking++;
     let tunnelled = false;
     try {
       tunnelled = await this.handshake(req, socket, head, route, match.upstreamPath, {
@@ -198,6 +203,7 @@ export class UpgradeHandler {
         requestId,
       });
     } finally {
+      this.handshaking--;
       if (!tunnelled) this.release(route.id);
     }
   }
@@ -326,6 +332,8 @@ export class UpgradeHandler {
       };
       this.open.add(entry);
       d.logger.debug({ route: route.id, requestId }, "websocket tunnel open");
+      // Past the drain's end (its time limit ran out while this handshake was in progress).
+      if (this.closedAll) this.closeAll();
       return true;
     }
 
