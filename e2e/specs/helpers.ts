@@ -39,3 +39,45 @@ export async function traffic(
     ...(opts.until ? { until: opts.until } : {}),
   });
 }
+
+interface BrowserSocket {
+  readyState: number;
+  send(data: string): void;
+  onopen: (() => void) | null;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: (() => void) | null;
+  onclose: ((e: { code: number }) => void) | null;
+}
+type SocketWindow = {
+  WebSocket: new (url: string) => BrowserSocket;
+  __rgSocket?: BrowserSocket;
+  __rgSocketClosed?: number;
+};
+
+/**
+ * Open a WebSocket from the page (the browser's own client) and resolve with the echo of
+ * one message, or with "refused" when the handshake fails. The socket stays open on the page.
+ */
+export function pageSocket(page: Page, url: string): Promise<string> {
+  return page.evaluate(
+    (u) =>
+      new Promise<string>((resolve) => {
+        const w = globalThis as unknown as SocketWindow;
+        const ws = new w.WebSocket(u);
+        w.__rgSocket = ws;
+        delete w.__rgSocketClosed;
+        ws.onopen = () => ws.send("ping from the page");
+        ws.onmessage = (e) => resolve(String(e.data));
+        ws.onerror = () => resolve("refused");
+        ws.onclose = (e) => {
+          w.__rgSocketClosed = e.code;
+        };
+      }),
+    url,
+  );
+}
+
+/** The close code of the page's last WebSocket, or undefined while it is open. */
+export function pageSocketClosed(page: Page): Promise<number | undefined> {
+  return page.evaluate(() => (globalThis as unknown as SocketWindow).__rgSocketClosed);
+}

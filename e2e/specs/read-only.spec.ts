@@ -1,6 +1,6 @@
 import http from "node:http";
 import { expect, test } from "../fixtures";
-import { shot } from "./helpers";
+import { pageSocket, pageSocketClosed, shot } from "./helpers";
 
 function send(url: string, method: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,9 +18,17 @@ function send(url: string, method: string): Promise<number> {
 }
 
 // From the overview, read-only takes three clicks (mode button, reason, confirm); then writes
-// through the gateway get 503 while reads pass.
-test("switch read-only from the overview: POST 503, GET 200", async ({ page, stack, signIn }) => {
+// through the gateway get 503 while reads pass, and the WebSocket the page holds through the
+// gateway is closed (a tunnel can carry writes) until the gateway is back to normal.
+test("switch read-only from the overview: POST 503, GET 200, WebSockets closed", async ({
+  page,
+  stack,
+  signIn,
+}) => {
   await signIn(page, "operator");
+  const live = `${stack.gatewayUrl.replace(/^http/, "ws")}/api/inventory/live`;
+  expect(await pageSocket(page, live)).toBe("ping from the page");
+  expect(await pageSocketClosed(page)).toBeUndefined();
   const modes = page.getByRole("group", { name: "Mode of the whole gateway" });
   let clicks = 0;
   await modes.getByRole("button", { name: "Read-only" }).click();
@@ -42,6 +50,8 @@ test("switch read-only from the overview: POST 503, GET 200", async ({ page, sta
 
   await expect.poll(() => send(`${stack.gatewayUrl}/api/payments/charges`, "POST")).toBe(503);
   expect(await send(`${stack.gatewayUrl}/api/payments/charges`, "GET")).toBe(200);
+  await expect.poll(() => pageSocketClosed(page)).toBeDefined();
+  expect(await pageSocket(page, live)).toBe("refused");
 
   // Back to normal.
   await modes.getByRole("button", { name: "Normal" }).click();
@@ -52,4 +62,5 @@ test("switch read-only from the overview: POST 503, GET 200", async ({ page, sta
     "true",
   );
   await expect.poll(() => send(`${stack.gatewayUrl}/api/payments/charges`, "POST")).toBe(200);
+  expect(await pageSocket(page, live)).toBe("ping from the page");
 });
