@@ -233,6 +233,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     mode: active.config.gateway.mode,
     ...runtime.snapshot(),
     inFlight: handler.inFlight,
+    websocketTunnels: upgrades.openCount(),
     telemetry: telemetry.stats() as InstanceSnapshot["telemetry"],
   });
 

@@ -289,6 +289,8 @@ describe("tunnels", () => {
     const a = await connect("/ws/1");
     await connect("/ws/2");
     expect(await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')).toBe(2);
+    // The live snapshot the dashboard reads counts them too.
+    expect(gw.snapshot().websocketTunnels).toBe(2);
     a.ws.close();
     await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 1);
     expect(await closedBy()).toBe(closedBefore + 1);

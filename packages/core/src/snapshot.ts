@@ -88,6 +88,8 @@ export interface InstanceSnapshot {
   upstreams: Record<string, UpstreamSnapshot>;
   routes: Record<string, RouteSnapshot>;
   inFlight: number;
+  /** Open WebSocket tunnels (absent from instances that do not report them). */
+  websocketTunnels?: number;
   telemetry: {
     queued: number;
     written: number;

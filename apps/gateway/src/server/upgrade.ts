@@ -75,6 +75,11 @@ export class UpgradeHandler {
     private readonly requests: RequestHandler,
   ) {}
 
+  /** Open tunnels. */
+  openCount(): number {
+    return this.open.size;
+  }
+
   /** Open tunnels by route (handshakes in progress not counted). */
   tunnels(): Map<string, number> {
     const out = new Map<string, number>();

@@ -267,6 +267,9 @@ function InstancesTable({ instances }: { instances: Overview["instances"] }) {
                   In flight
                 </th>
                 <th scope="col" className="num">
+                  Open WebSockets
+                </th>
+                <th scope="col" className="num">
                   Dropped events
                 </th>
                 <th scope="col">Store writes</th>
@@ -295,6 +298,7 @@ function InstancesTable({ instances }: { instances: Overview["instances"] }) {
                   </td>
                   <td className="num">{i.revision}</td>
                   <td className="num">{i.inFlight}</td>
+                  <td className="num">{i.websocketTunnels ?? "—"}</td>
                   <td className={`num ${i.dropped > 0 ? "tone-text-warn" : ""}`}>{i.dropped}</td>
                   <td>
                     <Badge meta={storeWritesMeta(i.store)} title={i.store?.error ?? undefined} />

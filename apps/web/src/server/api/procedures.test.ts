@@ -183,6 +183,7 @@ describe("overview.get", () => {
       revision: 1,
       dropped: 3,
       store: null,
+      websocketTunnels: null,
     });
     expect(byId["gw-old"]?.alive).toBe(false);
   });
@@ -218,6 +219,15 @@ describe("overview.get", () => {
         error: "SQLITE_FULL: database or disk is full",
       },
     });
+  });
+
+  it("reports each instance's open WebSockets, null when it does not say", async () => {
+    const s = snapshot("gw-ws", TEST_NOW - 500, 1, breaker({ state: "closed" }));
+    writeSnapshot(env.store, { ...s, websocketTunnels: 42 });
+    writeSnapshot(env.store, snapshot("gw-old-ws", TEST_NOW - 500, 1, breaker({})));
+    const o = await env.caller("viewer").overview.get();
+    const byId = Object.fromEntries(o.instances.map((i) => [i.instanceId, i.websocketTunnels]));
+    expect(byId).toMatchObject({ "gw-ws": 42, "gw-old-ws": null });
   });
 });
 

@@ -47,6 +47,8 @@ export interface OverviewInstance {
   alive: boolean;
   revision: number;
   inFlight: number;
+  /** Open WebSocket tunnels; null when the instance does not report them. */
+  websocketTunnels: number | null;
   dropped: number;
   /** How its telemetry reaches the store; null when the instance does not say. */
   store: StoreWrites | null;
@@ -136,6 +138,7 @@ export function buildOverview(store: Store, now: number): Overview {
       alive: i.alive,
       revision: i.snapshot.revision,
       inFlight: i.snapshot.inFlight,
+      websocketTunnels: i.snapshot.websocketTunnels ?? null,
       dropped: Object.values(i.snapshot.telemetry.dropped).reduce((a, b) => a + b, 0),
       store: storeWrites(i.snapshot.telemetry),
     })),
