@@ -28,6 +28,7 @@ const gw = await startGateway({
         retry: { maxAttempts: 3 },
         rateLimit: { tiers: { default: { limit: 10_000_000, windowMs: 1000 } } },
         cache: { enabled: true },
+        websocket: { enabled: true, maxConnections: 100_000 },
         slo: { successTarget: 0.999 },
       },
     },

@@ -1,4 +1,7 @@
-/** A bare http-proxy forwarder with a keep-alive agent: the baseline the gateway is compared to. */
+/**
+ * A bare http-proxy forwarder with a keep-alive agent: the baseline the gateway is compared
+ * to, for requests and WebSockets.
+ */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import httpProxy from "http-proxy";
@@ -11,6 +14,8 @@ proxy.on("error", (_e, _req, res) => {
   res.end();
 });
 const server = http.createServer((req, res) => proxy.web(req, res));
+// WebSockets through http-proxy's own ws pass, for the WebSocket benchmark.
+server.on("upgrade", (req, socket, head) => proxy.ws(req, socket, head));
 server.keepAliveTimeout = 65_000;
 server.listen(0, "127.0.0.1", () => {
   process.stdout.write(`READY ${(server.address() as AddressInfo).port} ${process.pid}\n`);
