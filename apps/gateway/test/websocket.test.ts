@@ -39,6 +39,8 @@ interface EchoUpstream {
   clients: Set<WebSocket>;
   /** Accept the handshakes held by "held". */
   release(): void;
+  /** Upstream connections of handshakes left hanging ("hang") and still open. */
+  held: Set<net.Socket>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ async function startEcho(): Promise<EchoUpstream> {
   const held = new Set<net.Socket>();
   const waiting: (() => void)[] = [];
   const up: EchoUpstream = {
+    held,
     release: () => {
       for (const accept of waiting.splice(0)) accept();
     },
@@ -81,6 +84,10 @@ async function startEcho(): Promise<EchoUpstream> {
     const answer = up.script.shift() ?? "accept";
     if (answer === "hang") {
       held.add(socket);
+      // Read (and drop) what comes, so the gateway hanging up is seen.
+      socket.resume();
+      socket.on("end", () => socket.destroy());
+      socket.on("close", () => held.delete(socket));
       return;
     }
     if (answer !== "accept" && answer !== "held") {
@@ -121,11 +128,14 @@ function open(
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () =>
         reject(
-          Object.assign(new Error(`handshake answered ${res.statusCode}`), {
-            status: res.statusCode,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
+          Object.assign(
+            new Error(`handshake answered ${res.statusCode}: ${Buffer.concat(chunks).toString()}`),
+            {
+              status: res.statusCode,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString(),
+            },
+          ),
         ),
       );
     });
@@ -394,6 +404,32 @@ describe("the handshake through the pipeline", () => {
     w.destroy();
   });
 
+  it("holds a large early message while the upstream has not answered, and delivers it whole", async () => {
+    // One masked binary frame of 200 KB, sent with the handshake, before any 101.
+    const payload = Buffer.alloc(200 * 1024, 120);
+    const mask = Buffer.from([9, 8, 7, 6]);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64BE(BigInt(payload.length));
+    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    const frame = Buffer.concat([Buffer.from([0x82, 0xff]), len, mask, masked]);
+    echo.script = ["held"];
+    const seen = echo.handshakes.length;
+    const w = new Wire(gw.port);
+    w.send(
+      `GET /ws/big-early HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n` +
+        frame.toString("latin1"),
+    );
+    await until(() => echo.handshakes.length === seen + 1);
+    echo.release();
+    // The 101, then the echo: an unmasked frame of the same 200 KB.
+    expect(await w.waitFor(() => w.text.length >= payload.length + 10)).toBe(true);
+    const body = w.text.slice(w.text.indexOf("\r\n\r\n") + 4);
+    expect(body.charCodeAt(0)).toBe(0x82);
+    expect(body.length).toBe(payload.length + 10);
+    expect(body.slice(10)).toBe("x".repeat(payload.length));
+    w.destroy();
+  });
+
   it("answers a handshake pipelined behind a plain request only after that request's answer", async () => {
     const w = new Wire(gw.port);
     w.send(
@@ -445,6 +481,70 @@ describe("the handshake through the pipeline", () => {
     a.ws.close();
     await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="capped"}')) === 1);
     await connect("/capped/4");
+  });
+});
+
+describe("slots", () => {
+  it("frees a route's tunnel slots however its tunnels and handshakes end", async () => {
+    const max = 6;
+    const g = await gatewayFor({
+      upstreams: { echo: upstreamConfig(echo.url) },
+      routes: {
+        ws: {
+          match: { pathPrefix: "/" },
+          ...wsRoute({
+            timeouts: { connectMs: 500, perTryMs: 300, totalMs: 1000 },
+            retry: { maxAttempts: 1 },
+            websocket: { enabled: true, maxConnections: max },
+          }),
+        },
+      },
+    });
+    const url = `ws://127.0.0.1:${g.port}/churn`;
+    const tunnels = () => g.snapshot().websocketTunnels;
+    try {
+      for (let round = 0; round < 3; round++) {
+        // Client closes, client resets, upstream closes, upstream resets.
+        const ends: Promise<unknown>[] = [];
+        for (const how of ["close", "terminate", "server-close", "server-terminate"] as const) {
+          const before = new Set(echo.clients);
+          const { ws } = await open(url);
+          const fresh = () => [...echo.clients].find((c) => !before.has(c));
+          await until(() => fresh() !== undefined);
+          const server = fresh()!;
+          ends.push(closed(ws));
+          if (how === "close") ws.close();
+          else if (how === "terminate") ws.terminate();
+          else if (how === "server-close") server.close(1000);
+          else server.terminate();
+        }
+        await Promise.all(ends);
+        // A refused handshake, a timed-out one, and one whose client leaves half-way.
+        echo.script = [{ status: 403 }, "hang", "hang"];
+        expect((await refused(url)).status).toBe(403);
+        expect((await refused(url)).status).toBe(504);
+        const seen = echo.handshakes.length;
+        const w = new Wire(g.port);
+        w.send(
+          `GET /churn HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+        );
+        await until(() => echo.handshakes.length === seen + 1);
+        w.destroy();
+        // The gateway gives the handshake up at once (not at its timeout), closing the
+        // upstream connection it was made on.
+        await until(() => echo.held.size === 0, 250);
+        await until(() => tunnels() === 0);
+      }
+      // Every slot is free again: the route takes `max` tunnels, and refuses one more.
+      const full: WebSocket[] = [];
+      for (let i = 0; i < max; i++) full.push((await open(url)).ws);
+      expect(tunnels()).toBe(max);
+      expect((await refused(url)).status).toBe(503);
+      for (const ws of full) ws.terminate();
+      await until(() => tunnels() === 0);
+    } finally {
+      await g.close();
+    }
   });
 });
 

@@ -28,6 +28,59 @@ const MAX_REFUSAL_BYTES = 64 * 1024;
 
 const noop = () => {};
 
+/** Bytes a client may send behind its handshake before the gateway stops reading them. */
+const MAX_EARLY_BYTES = 64 * 1024;
+
+/**
+ * The client's side while its handshake is in progress. Node hands the socket over paused,
+ * and a paused socket says nothing when its client goes away; so it is read, and what
+ * arrives is kept (up to MAX_EARLY_BYTES, then reading pauses) for the upstream once the
+ * tunnel opens. A client that closes or half-closes has given up on the handshake.
+ */
+class EarlyBytes {
+  private readonly chunks: Buffer[];
+  private size: number;
+  gone = false;
+  private onGone: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    head: Buffer,
+  ) {
+    this.chunks = head.length > 0 ? [head] : [];
+    this.size = head.length;
+    socket.on("data", this.data);
+    socket.once("end", this.left);
+    socket.once("close", this.left);
+  }
+
+  private readonly data = (chunk: Buffer): void => {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= MAX_EARLY_BYTES) this.socket.pause();
+  };
+
+  private readonly left = (): void => {
+    this.gone = true;
+    this.onGone?.();
+  };
+
+  /** Run `fn` when the client goes away (at once if it has). */
+  whenGone(fn: (() => void) | undefined): void {
+    this.onGone = fn;
+    if (fn && this.gone) fn();
+  }
+
+  /** Stop watching and hand over what arrived; the socket is left paused for the tunnel. */
+  take(): Buffer {
+    this.socket.removeListener("data", this.data);
+    this.socket.removeListener("end", this.left);
+    this.socket.removeListener("close", this.left);
+    this.socket.pause();
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+}
+
 /**
  * Why a tunnel cannot be opened (or kept) on this route under the current modes: a tunnel
  * can carry writes, so it is gated as an unsafe method is. Read-only mode refuses it, and so
@@ -113,10 +166,14 @@ export class UpgradeHandler {
   readonly handle = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     // Node stops listening for this socket's errors when it hands it over.
     socket.on("error", noop);
+    const early = new EarlyBytes(socket, head);
     // Pipelined behind requests still being answered: their answers go first.
     this.requests.whenIdle(socket, () => {
-      if (socket.destroyed) return;
-      this.run(req, socket, head).catch((err: unknown) => {
+      if (socket.destroyed || early.gone) {
+        socket.destroy();
+        return;
+      }
+      this.run(req, socket, early).catch((err: unknown) => {
         this.d.logger.error({ err }, "upgrade failed unexpectedly");
         sendRawProblem(socket, "RG_UPSTREAM_UNAVAILABLE");
       });
@@ -128,7 +185,7 @@ export class UpgradeHandler {
     sendRawProblem(socket, code, retryAfterMs === undefined ? opts : { retryAfterMs, ...opts });
   }
 
-  private async run(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  private async run(req: IncomingMessage, socket: Socket, early: EarlyBytes): Promise<void> {
     const d = this.d;
     const started = d.clock.now();
     const requestId = requestIdOf(req);
@@ -203,7 +260,7 @@ export class UpgradeHandler {
     this.handshaking++;
     let tunnelled = false;
     try {
-      tunnelled = await this.handshake(req, socket, head, route, match.upstreamPath, {
+      tunnelled = await this.handshake(req, socket, early, route, match.upstreamPath, {
         started,
         requestId,
       });
@@ -223,7 +280,7 @@ export class UpgradeHandler {
   private async handshake(
     req: IncomingMessage,
     socket: Socket,
-    head: Buffer,
+    early: EarlyBytes,
     route: RouteEntry,
     path: string,
     { started, requestId }: { started: number; requestId: string },
@@ -241,7 +298,7 @@ export class UpgradeHandler {
         return false;
       }
       await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (socket.destroyed) return false;
+      if (socket.destroyed || early.gone) return false;
     }
     const pipeline = d.runtime.pipeline(route.id);
     if (!pipeline) {
@@ -250,8 +307,7 @@ export class UpgradeHandler {
     }
 
     const clientGone = new LiteAbortController();
-    const onGone = () => clientGone.abort();
-    socket.once("close", onGone);
+    early.whenGone(() => clientGone.abort());
     const upgrade = req.headers.upgrade!;
     prepareUpstreamHeaders(req, requestId, cfg.gateway.forwarded);
     const headers: Record<string, string | string[] | undefined> = {
@@ -288,10 +344,11 @@ export class UpgradeHandler {
         }),
       (r) => r.discard(),
     );
-    socket.removeListener("close", onGone);
+    early.whenGone(undefined);
 
     if (socket.destroyed || clientGone.signal.aborted) {
       if (result.type === "response") result.response.discard();
+      socket.destroy();
       return false;
     }
     const rl = result.rateLimit ? rateLimitHeaders(result.rateLimit) : {};
@@ -331,8 +388,13 @@ export class UpgradeHandler {
       socket.write(`${headText}\r\n`, "latin1");
       const entry: OpenTunnel = {
         route: route.id,
-        tunnel: joinTunnel(socket, head, up.socket, up.head, rc.websocket.idleTimeoutMs, (by) =>
-          this.ended(entry, by, result.upstream),
+        tunnel: joinTunnel(
+          socket,
+          early.take(),
+          up.socket,
+          up.head,
+          rc.websocket.idleTimeoutMs,
+          (by) => this.ended(entry, by, result.upstream),
         ),
       };
       this.open.add(entry);
