@@ -306,6 +306,30 @@ describe("tunnels", () => {
     expect(await closedBy()).toBe(closedBefore + 1);
   });
 
+  it("applies a changed idleTimeoutMs to tunnels already open", async () => {
+    const { ws } = await connect("/ws/long-lived");
+    const c = closed(ws);
+    const routes = base.routes as Record<string, Record<string, unknown>>;
+    gw.applyConfig(
+      loadConfig({
+        ...base,
+        routes: {
+          ...routes,
+          ws: { ...routes.ws, websocket: { enabled: true, idleTimeoutMs: 100 } },
+        },
+      }),
+    );
+    try {
+      expect((await c).code).toBe(1006);
+      await until(
+        async () =>
+          (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="ws",by="idle"}')) === 1,
+      );
+    } finally {
+      gw.applyConfig(loadConfig(base));
+    }
+  });
+
   it("closes a tunnel that carries nothing for idleTimeoutMs", async () => {
     const { ws } = await connect("/idle/x");
     ws.send("ping");

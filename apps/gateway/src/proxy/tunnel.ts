@@ -11,6 +11,8 @@ export type TunnelEnd = "client" | "upstream" | "idle" | "error" | "config" | "s
 export interface Tunnel {
   /** Close both sides (config change, shutdown); the bytes already written are flushed first. */
   close(reason: "config" | "shutdown"): void;
+  /** Change the idle timeout (0: never), counted from the last byte either way. */
+  setIdleTimeout(ms: number): void;
 }
 
 /** How long a closed tunnel's sockets may take to flush before they are destroyed. */
@@ -82,6 +84,9 @@ export function joinTunnel(
   upstream.pipe(client);
   client.pipe(upstream);
   return {
+    setIdleTimeout(ms) {
+      if (!client.destroyed) client.setTimeout(ms);
+    },
     close(reason) {
       if (client.destroyed && upstream.destroyed) return;
       by ??= reason;

@@ -140,14 +140,17 @@ export class UpgradeHandler {
     return out;
   }
 
-  /** After a config change: close the tunnels whose route is gone, or no longer allows them. */
+  /**
+   * After a config change: close the tunnels whose route is gone, or no longer allows them;
+   * the others take the route's idle timeout as it is now.
+   */
   reconcile(active: ActiveConfig): void {
     for (const t of [...this.open]) {
       const rc = active.config.routes[t.route];
       if (rc === undefined || tunnelRefusal(active.config, rc) !== undefined) {
         this.open.delete(t);
         t.tunnel.close("config");
-      }
+      } else t.tunnel.setIdleTimeout(rc.websocket.idleTimeoutMs);
     }
   }
 
