@@ -509,6 +509,19 @@ describe("the handshake through the pipeline", () => {
 });
 
 describe("slots", () => {
+  it("closes every upstream connection when 200 clients reset their tunnels at once", async () => {
+    const before = new Set(echo.clients);
+    const ours = () => [...echo.clients].filter((c) => !before.has(c)).length;
+    const tunnelsBefore = gw.snapshot().websocketTunnels!;
+    const opened = await Promise.all(
+      Array.from({ length: 200 }, () => open(`ws://127.0.0.1:${gw.port}/ws/many`)),
+    );
+    await until(() => ours() === 200);
+    expect(gw.snapshot().websocketTunnels).toBeGreaterThanOrEqual(200);
+    for (const { ws } of opened) ws.terminate();
+    await until(() => ours() === 0 && gw.snapshot().websocketTunnels! <= tunnelsBefore);
+  });
+
   it("frees a route's tunnel slots however its tunnels and handshakes end", async () => {
     const max = 6;
     const g = await gatewayFor({
