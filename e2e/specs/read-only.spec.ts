@@ -29,6 +29,12 @@ test("switch read-only from the overview: POST 503, GET 200, WebSockets closed",
   const live = `${stack.gatewayUrl.replace(/^http/, "ws")}/api/inventory/live`;
   expect(await pageSocket(page, live)).toBe("ping from the page");
   expect(await pageSocketClosed(page)).toBeUndefined();
+  // The overview counts it on its route, from the gateway's live snapshot.
+  const inventoryRow = page
+    .getByRole("region", { name: "Routes" })
+    .getByRole("row")
+    .filter({ hasText: "inventory" });
+  await expect(inventoryRow).toContainText("1 WebSocket open");
   const modes = page.getByRole("group", { name: "Mode of the whole gateway" });
   let clicks = 0;
   await modes.getByRole("button", { name: "Read-only" }).click();
@@ -51,6 +57,7 @@ test("switch read-only from the overview: POST 503, GET 200, WebSockets closed",
   await expect.poll(() => send(`${stack.gatewayUrl}/api/payments/charges`, "POST")).toBe(503);
   expect(await send(`${stack.gatewayUrl}/api/payments/charges`, "GET")).toBe(200);
   await expect.poll(() => pageSocketClosed(page)).toBeDefined();
+  await expect(inventoryRow).toContainText("0 WebSockets open");
   expect(await pageSocket(page, live)).toBe("refused");
 
   // Back to normal.

@@ -104,6 +104,20 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** The runtime's snapshot with each route's open WebSocket tunnels. */
+function withTunnels<S extends Pick<InstanceSnapshot, "routes">>(
+  s: S,
+  open: ReadonlyMap<string, number>,
+): S {
+  if (open.size === 0) return s;
+  const routes: InstanceSnapshot["routes"] = {};
+  for (const [id, r] of Object.entries(s.routes)) {
+    const n = open.get(id);
+    routes[id] = n === undefined ? r : { ...r, websocketTunnels: n };
+  }
+  return { ...s, routes };
+}
+
 export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? mathRandom;
@@ -231,7 +245,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     at: clock.wallNow(),
     revision: active.revision,
     mode: active.config.gateway.mode,
-    ...runtime.snapshot(),
+    ...withTunnels(runtime.snapshot(), upgrades.tunnels()),
     inFlight: handler.inFlight,
     websocketTunnels: upgrades.openCount(),
     telemetry: telemetry.stats() as InstanceSnapshot["telemetry"],

@@ -301,6 +301,7 @@ describe("tunnels", () => {
     expect(await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')).toBe(2);
     // The live snapshot the dashboard reads counts them too.
     expect(gw.snapshot().websocketTunnels).toBe(2);
+    expect(gw.snapshot().routes.ws?.websocketTunnels).toBe(2);
     a.ws.close();
     await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 1);
     expect(await closedBy()).toBe(closedBefore + 1);

@@ -74,6 +74,8 @@ export interface RouteSnapshot {
   /** Current adaptive rate-limit factor (1 = configured limits). */
   rateLimitFactor: number;
   shiftPercent?: number;
+  /** Open WebSocket tunnels on the route (absent when none, or from older instances). */
+  websocketTunnels?: number;
 }
 
 export interface InstanceSnapshot {

@@ -204,6 +204,9 @@ function RoutesTable({ routes }: { routes: Overview["routes"] }) {
                     <div className="muted small">
                       → <Link href={`/upstreams/${r.upstream}`}>{r.upstream}</Link> ·{" "}
                       {r.criticality === "critical" ? "critical" : "non-critical"}
+                      {r.websockets !== null
+                        ? ` · ${r.websockets} WebSocket${r.websockets === 1 ? "" : "s"} open`
+                        : ""}
                     </div>
                   </td>
                   <td>

@@ -229,6 +229,22 @@ describe("overview.get", () => {
     const byId = Object.fromEntries(o.instances.map((i) => [i.instanceId, i.websocketTunnels]));
     expect(byId).toMatchObject({ "gw-ws": 42, "gw-old-ws": null });
   });
+
+  it("sums each route's open WebSockets over live instances, null where the route has none", async () => {
+    const routes = {
+      catalog: { mode: "normal" as const, rateLimitFactor: 1, websocketTunnels: 3 },
+    };
+    for (const [id, at] of [
+      ["gw-a", TEST_NOW - 500],
+      ["gw-b", TEST_NOW - 800],
+      ["gw-dead", TEST_NOW - 600_000],
+    ] as const) {
+      writeSnapshot(env.store, { ...snapshot(id, at, 1, breaker({})), routes });
+    }
+    const o = await env.caller("viewer").overview.get();
+    const byId = Object.fromEntries(o.routes.map((r) => [r.id, r.websockets]));
+    expect(byId).toEqual({ payments: null, catalog: 6 });
+  });
 });
 
 describe("without a stored config", () => {

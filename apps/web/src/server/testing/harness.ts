@@ -38,6 +38,7 @@ export const testConfig = {
       upstream: "catalog",
       criticality: "non_critical",
       fallback: { upstream: "catalog-backup" },
+      websocket: { enabled: true },
     },
   },
   runbooks: {

@@ -39,6 +39,8 @@ export interface OverviewRoute {
   burnRate1h: number;
   burnRate5m: number;
   budgetRemaining: number;
+  /** Open WebSocket tunnels across live instances; null when the route does not allow them. */
+  websockets: number | null;
 }
 
 export interface OverviewInstance {
@@ -103,6 +105,9 @@ export function buildOverview(store: Store, now: number): Overview {
     burnRate1h: burn(perRoute1h.get(id), r.slo.successTarget),
     burnRate5m: burn(perRoute5m.get(id), r.slo.successTarget),
     budgetRemaining: budgetLeft(budgetTotals(r.slo.windowDays).get(id), r.slo.successTarget),
+    websockets: r.websocket.enabled
+      ? live.reduce((n, i) => n + (i.snapshot.routes[id]?.websocketTunnels ?? 0), 0)
+      : null,
   }));
 
   const upstreamIds = new Set<string>(Object.keys(config?.upstreams ?? {}));
