@@ -41,6 +41,8 @@ interface EchoUpstream {
   release(): void;
   /** Upstream connections of handshakes left hanging ("hang") and still open. */
   held: Set<net.Socket>;
+  /** Ends of plain answers to ".../stream", held until the test calls them. */
+  streams: (() => void)[];
   close(): Promise<void>;
 }
 
@@ -53,7 +55,12 @@ async function startEcho(): Promise<EchoUpstream> {
     };
     // A slow plain answer, for a handshake pipelined behind it.
     if (req.url?.includes("slow")) setTimeout(answer, 100);
-    else answer();
+    else if (req.url?.includes("stream")) {
+      // Its head and part of its body now, the rest when the test calls finishStream().
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "10" });
+      res.write("first");
+      up.streams.push(() => res.end("-last"));
+    } else answer();
   });
   const wss = new WebSocketServer({
     noServer: true,
@@ -63,6 +70,7 @@ async function startEcho(): Promise<EchoUpstream> {
   const waiting: (() => void)[] = [];
   const up: EchoUpstream = {
     held,
+    streams: [],
     release: () => {
       for (const accept of waiting.splice(0)) accept();
     },
@@ -700,6 +708,29 @@ describe("failing upstreams, modes and shutdown", () => {
     await closing;
     // Answered on the upstream connection it began on, not retried after the pools closed.
     expect(echo.handshakes.length).toBe(seen + 1);
+  });
+
+  it("refuses a handshake that arrives on a busy connection while the gateway drains", async () => {
+    const g = await gatewayFor(base);
+    const w = new Wire(g.port);
+    w.send(`GET /ws/stream HTTP/1.1\r\n${H}\r\n`);
+    // The answer's head went out before the drain, saying keep-alive.
+    expect(await w.waitFor(() => w.text.includes("first"))).toBe(true);
+    expect(w.text).toMatch(/connection: keep-alive/i);
+    const closing = g.close();
+    w.send(
+      `GET /ws/late HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    const seen = echo.handshakes.length;
+    echo.streams.shift()!();
+    expect(await w.waitFor(() => w.closed)).toBe(true);
+    const r = parseResponses(w.text, [], true);
+    expect(r.finals.map((f) => f.status)).toEqual([200, 503]);
+    expect(r.finals[0]!.body).toBe("first-last");
+    expect(expectProblem(r.finals[1], 503).code).toBe("RG_SHUTTING_DOWN");
+    expect(r.finals[1]!.headers["retry-after"]).toBe("1");
+    expect(echo.handshakes.length).toBe(seen);
+    await closing;
   });
 
   it("closes open tunnels at shutdown", async () => {
