@@ -502,6 +502,16 @@ describe("the handshake through the pipeline", () => {
     expect(JSON.parse(r.body)).toMatchObject({ code: "RG_RATE_LIMITED" });
     expect(r.headers["retry-after"]).toBeDefined();
     expect(r.headers.ratelimit).toBeDefined();
+    // On the wire: each field once (the rate limit's Retry-After is the problem's too).
+    const w = new Wire(gw.port);
+    w.send(
+      `GET /limited/c HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(await w.waitFor(() => w.closed)).toBe(true);
+    const head = w.text.slice(0, w.text.indexOf("\r\n\r\n"));
+    expect(head).toMatch(/^HTTP\/1\.1 429 /);
+    expect(head.match(/^retry-after:/gim)).toHaveLength(1);
+    expect(head.match(/^ratelimit:/gim)).toHaveLength(1);
   });
 
   it("caps open tunnels per route with websocket.maxConnections", async () => {

@@ -31,6 +31,21 @@ export function problemBody(code: ErrorCode, opts: ProblemOptions): string {
   );
 }
 
+/**
+ * A problem's header fields, lower-case and each once: the caller's `headers` (rate-limit
+ * fields, say, which may carry their own Retry-After) first, then the gateway's own, which
+ * replace a field of the same name.
+ */
+function problemFields(opts: ProblemOptions): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const k in opts.headers) fields[k.toLowerCase()] = opts.headers[k]!;
+  fields["content-type"] = "application/problem+json";
+  fields["cache-control"] = "no-store";
+  if (opts.requestId) fields["x-request-id"] = opts.requestId;
+  if (opts.retryAfterMs !== undefined) fields["retry-after"] = retryAfterSeconds(opts.retryAfterMs);
+  return fields;
+}
+
 /** Write a problem response on a response that has not started yet. Returns the status. */
 export function sendProblem(
   res: ServerResponse,
@@ -39,19 +54,12 @@ export function sendProblem(
 ): number {
   const body = problemBody(code, opts);
   const status = opts.status ?? ERROR_CATALOGUE[code].status;
-  const headers: Record<string, string | number> = {
-    "content-type": "application/problem+json",
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-store",
-    ...opts.headers,
-  };
-  if (opts.requestId) headers["x-request-id"] = opts.requestId;
-  if (opts.retryAfterMs !== undefined)
-    headers["retry-after"] = retryAfterSeconds(opts.retryAfterMs);
   if (res.headersSent) {
     res.destroy();
     return status;
   }
+  const headers: Record<string, string | number> = problemFields(opts);
+  headers["content-length"] = Buffer.byteLength(body);
   res.writeHead(status, headers);
   res.end(body);
   return status;
@@ -68,11 +76,9 @@ export function sendRawProblem(socket: Socket, code: ErrorCode, opts: ProblemOpt
   }
   const body = problemBody(code, opts);
   const status = opts.status ?? ERROR_CATALOGUE[code].status;
-  const headers = ["Content-Type", "application/problem+json", "Cache-Control", "no-store"];
-  if (opts.requestId) headers.push("X-Request-Id", opts.requestId);
-  if (opts.retryAfterMs !== undefined)
-    headers.push("Retry-After", retryAfterSeconds(opts.retryAfterMs));
-  for (const k in opts.headers) headers.push(k, opts.headers[k]!);
+  const fields = problemFields(opts);
+  const headers: string[] = [];
+  for (const k in fields) headers.push(k, fields[k]!);
   endRaw(socket, status, headers, Buffer.from(body));
 }
 
