@@ -83,6 +83,16 @@ export function sendRawProblem(socket: Socket, code: ErrorCode, opts: ProblemOpt
 }
 
 /**
+ * The status line and header fields (a flat name/value list) of a response written on a raw
+ * socket, without the blank line that ends the head.
+ */
+export function rawHead(status: number, headers: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head;
+}
+
+/**
  * Write a whole response on a raw socket (flat name/value header list, without framing
  * fields: Content-Length and Connection: close are added) and close the connection.
  */
@@ -92,9 +102,7 @@ export function endRaw(
   headers: readonly string[],
   body: Buffer,
 ): void {
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  const head = `${rawHead(status, headers)}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
   // A client that never reads must not keep the socket alive.
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -310,8 +310,7 @@ export interface Consumer {
 /** Consumer identity: the API key header when present, else the client IP; tier from config. */
 export function consumerOf(
   req: IncomingMessage,
-  apiKeyHeader: string,
-  tiers: Readonly<Record<string, string>>,
+  { apiKeyHeader, tiers }: GatewayConfig["consumers"],
 ): Consumer {
   const raw = req.headers[apiKeyHeader];
   const apiKey = Array.isArray(raw) ? raw[0] : raw;

@@ -90,20 +90,44 @@ function refuseAndClose(
 }
 
 /** Retry-After for read-only refusals: the mode is an operator decision of unknown length. */
-const READ_ONLY_RETRY_AFTER_MS = 30_000;
-const DEGRADED_RETRY_AFTER_MS = 10_000;
+export const READ_ONLY_RETRY_AFTER_MS = 30_000;
+export const DEGRADED_RETRY_AFTER_MS = 10_000;
 
-function headerList(h: Record<string, string>): string[] {
+type StaticFallback = NonNullable<NonNullable<RouteConfig["fallback"]>["static"]>;
+
+/**
+ * The header fields of a static fallback answer (a flat list, without Content-Length):
+ * the configured ones, the request id, `X-Degraded` and `extra`.
+ */
+export function staticFallbackFields(
+  st: StaticFallback,
+  requestId: string,
+  extra: readonly string[] = [],
+): string[] {
   const out: string[] = [];
-  for (const k in h) out.push(k, h[k]!);
+  for (const k in st.headers) out.push(k, st.headers[k]!);
+  out.push("x-request-id", requestId, "x-degraded", "true", ...extra);
   return out;
+}
+
+/**
+ * The problem for a rejected request. A failure Node's HTTP parser reported (an `HPE_`
+ * code) means the upstream answered something unusable, not that it was unreachable.
+ */
+export function rejectionCode(
+  result: Extract<PipelineResultOf<unknown>, { type: "rejected" }>,
+): ErrorCode {
+  const errCode = result.lastOutcome?.errorCode;
+  return result.code === "RG_UPSTREAM_UNAVAILABLE" && errCode?.startsWith("HPE_") === true
+    ? "RG_BAD_UPSTREAM_RESPONSE"
+    : result.code;
 }
 
 /**
  * The RateLimit fields as a flat list with lower-case names (so they replace an upstream's
  * fields of the same name), or undefined when the route's limiter states no policy.
  */
-function rateLimitFields(d: RateLimitDecisionLike): string[] | undefined {
+export function rateLimitFields(d: RateLimitDecisionLike): string[] | undefined {
   const h = rateLimitHeaders(d);
   let out: string[] | undefined;
   for (const k in h) (out ??= []).push(k.toLowerCase(), h[k]!);
@@ -144,23 +168,22 @@ export class RequestHandler {
     // Requests pipelined on one connection are answered in order anyway (RFC 9112 §9.3.2),
     // so they are worked through one at a time, as nginx and Envoy do: one client's burst
     // cannot take a whole bulkhead at once.
-    const waiting = socket[kWaiting];
-    if (waiting === undefined) {
-      socket[kWaiting] = null;
-      start();
-    } else if (waiting === null) socket[kWaiting] = [start];
-    else waiting.push(start);
+    this.inTurn(socket, start);
   };
 
   /**
    * Run `fn` once the answers in flight on this connection are done, at once when there are
-   * none: an upgrade pipelined behind requests must not write before their answers.
+   * none; the connection is busy from then on, until a response's close hands it to the next
+   * in line. Requests take their turn this way, and so does an upgrade (pipelined behind
+   * requests, it must not write before their answers; nothing follows it on the connection).
    */
-  whenIdle(socket: Socket, fn: () => void): void {
+  inTurn(socket: Socket, fn: () => void): void {
     const s = socket as PipelinedSocket;
     const waiting = s[kWaiting];
-    if (waiting === undefined) fn();
-    else if (waiting === null) s[kWaiting] = [fn];
+    if (waiting === undefined) {
+      s[kWaiting] = null;
+      fn();
+    } else if (waiting === null) s[kWaiting] = [fn];
     else waiting.push(fn);
   }
 
@@ -300,11 +323,7 @@ export class RequestHandler {
       return;
     }
 
-    const consumer = consumerOf(
-      req,
-      cfg.gateway.consumers.apiKeyHeader,
-      cfg.gateway.consumers.tiers,
-    );
+    const consumer = consumerOf(req, cfg.gateway.consumers);
     const isFailureStatus = active.failureMatchers.get(route.id)!;
     const connectTimeoutMs = rc.timeouts.connectMs;
     const deadlineHeader = cfg.gateway.deadlineHeader;
@@ -424,16 +443,12 @@ export class RequestHandler {
 
     // Rejected: the gateway answers.
     if (result.clientAborted) return;
-    let code: ErrorCode = result.code;
-    const errCode = result.lastOutcome?.errorCode;
-    if (code === "RG_UPSTREAM_UNAVAILABLE" && errCode !== undefined && errCode.startsWith("HPE_")) {
-      code = "RG_BAD_UPSTREAM_RESPONSE";
-    }
+    const code = rejectionCode(result);
     this.answered(route, started, code);
     sendProblem(res, code, {
       requestId,
       ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
-      ...(rlHeaders ? { headers: Object.fromEntries(pairs(rlHeaders)) } : {}),
+      ...(result.rateLimit ? { headers: rateLimitHeaders(result.rateLimit) } : {}),
       ...(result.lastOutcome?.errorCode ? { extra: { cause: result.lastOutcome.errorCode } } : {}),
     });
   }
@@ -446,20 +461,12 @@ export class RequestHandler {
 
   private serveStatic(
     res: ServerResponse,
-    st: NonNullable<NonNullable<RouteConfig["fallback"]>["static"]>,
+    st: StaticFallback,
     requestId: string,
     extra?: string[],
   ): void {
-    const headers = [
-      ...headerList(st.headers),
-      "content-length",
-      String(Buffer.byteLength(st.body)),
-      "x-request-id",
-      requestId,
-      "x-degraded",
-      "true",
-      ...(extra ?? []),
-    ];
+    const headers = staticFallbackFields(st, requestId, extra);
+    headers.push("content-length", String(Buffer.byteLength(st.body)));
     res.writeHead(st.status, headers);
     res.end(st.body);
   }
@@ -543,12 +550,6 @@ export class RequestHandler {
 }
 
 const discardResponse = (r: UpstreamResponse) => r.discard();
-
-function pairs(flat: string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-  return out;
-}
 
 export { retryAfterSeconds };
 export type { RateLimitDecisionLike };

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { LiteAbortController, modeDecision, type ErrorCode, type RouteConfig } from "@rg/core";
-import { endRaw, sendRawProblem, type ProblemOptions } from "../http/problem";
+import { endRaw, rawHead, sendRawProblem, type ProblemOptions } from "../http/problem";
 import type { UpgradeResponse } from "../proxy/http-proxy-adapter";
 import { joinTunnel, type Tunnel, type TunnelEnd } from "../proxy/tunnel";
 import {
@@ -20,7 +20,16 @@ import {
   requestIdOf,
 } from "../request/headers";
 import type { RouteEntry } from "../routing/route-table";
-import type { ActiveConfig, HandlerDeps, RequestHandler } from "./handler";
+import {
+  DEGRADED_RETRY_AFTER_MS,
+  READ_ONLY_RETRY_AFTER_MS,
+  rateLimitFields,
+  rejectionCode,
+  staticFallbackFields,
+  type ActiveConfig,
+  type HandlerDeps,
+  type RequestHandler,
+} from "./handler";
 import { rateLimitHeaders } from "./runtime-port";
 
 /** A refused handshake's answer is passed on whole; one this large is not a refusal page. */
@@ -108,8 +117,8 @@ interface OpenTunnel {
 }
 
 const RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = {
-  RG_READ_ONLY: 30_000,
-  RG_DEGRADED: 10_000,
+  RG_READ_ONLY: READ_ONLY_RETRY_AFTER_MS,
+  RG_DEGRADED: DEGRADED_RETRY_AFTER_MS,
   RG_SHUTTING_DOWN: 1000,
   RG_BULKHEAD_FULL: 1000,
 };
@@ -171,7 +180,7 @@ export class UpgradeHandler {
     socket.on("error", noop);
     const early = new EarlyBytes(socket, head);
     // Pipelined behind requests still being answered: their answers go first.
-    this.requests.whenIdle(socket, () => {
+    this.requests.inTurn(socket, () => {
       if (socket.destroyed || early.gone) {
         socket.destroy();
         return;
@@ -263,7 +272,7 @@ export class UpgradeHandler {
     this.handshaking++;
     let tunnelled = false;
     try {
-      tunnelled = await this.handshake(req, socket, early, route, match.upstreamPath, {
+      tunnelled = await this.handshake(req, socket, early, active, route, match.upstreamPath, {
         started,
         requestId,
       });
@@ -284,13 +293,13 @@ export class UpgradeHandler {
     req: IncomingMessage,
     socket: Socket,
     early: EarlyBytes,
+    active: ActiveConfig,
     route: RouteEntry,
     path: string,
     { started, requestId }: { started: number; requestId: string },
   ): Promise<boolean> {
     const d = this.d;
     const rc = route.config;
-    const active = d.active();
     const cfg = active.config;
 
     const fault = this.requests.drawFault(route);
@@ -318,11 +327,7 @@ export class UpgradeHandler {
       connection: "upgrade",
       upgrade,
     };
-    const consumer = consumerOf(
-      req,
-      cfg.gateway.consumers.apiKeyHeader,
-      cfg.gateway.consumers.tiers,
-    );
+    const consumer = consumerOf(req, cfg.gateway.consumers);
     const isFailureStatus = active.failureMatchers.get(route.id)!;
     const deadlineHeader = cfg.gateway.deadlineHeader;
     const result = await pipeline.execute<UpgradeResponse>(
@@ -354,7 +359,7 @@ export class UpgradeHandler {
       socket.destroy();
       return false;
     }
-    const rl = result.rateLimit ? rateLimitHeaders(result.rateLimit) : {};
+    const rlFields = (result.rateLimit && rateLimitFields(result.rateLimit)) ?? [];
     const seconds = () => (d.clock.now() - started) / 1000;
 
     if (result.type === "response") {
@@ -370,10 +375,15 @@ export class UpgradeHandler {
           });
           return false;
         }
-        const fields = filterRawResponseHeaders(resp.message.rawHeaders, ["content-length", ""]);
-        fields.push("X-Request-Id", requestId);
-        for (const k in rl) fields.push(k, rl[k]!);
-        if (result.fromFallback) fields.push("X-Degraded", "true");
+        // As for any answer: the gateway's fields replace the upstream's of the same name.
+        const own = ["x-request-id", requestId, ...rlFields];
+        if (result.fromFallback) own.push("x-degraded", "true");
+        const fields = filterRawResponseHeaders(resp.message.rawHeaders, [
+          ...own,
+          "content-length",
+          "",
+        ]);
+        fields.push(...own);
         endRaw(socket, resp.status, fields, body);
         return false;
       }
@@ -382,13 +392,17 @@ export class UpgradeHandler {
         up.socket.destroy();
         return false;
       }
-      let headText = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n";
-      headText += `Upgrade: ${resp.message.headers.upgrade ?? upgrade}\r\n`;
-      const fields = filterRawResponseHeaders(resp.message.rawHeaders);
-      for (let i = 0; i < fields.length; i += 2) headText += `${fields[i]}: ${fields[i + 1]}\r\n`;
-      headText += `X-Request-Id: ${requestId}\r\n`;
-      if (result.fromFallback) headText += "X-Degraded: true\r\n";
-      socket.write(`${headText}\r\n`, "latin1");
+      const fields = [
+        "Connection",
+        "Upgrade",
+        "Upgrade",
+        resp.message.headers.upgrade ?? upgrade,
+        ...filterRawResponseHeaders(resp.message.rawHeaders),
+        "X-Request-Id",
+        requestId,
+      ];
+      if (result.fromFallback) fields.push("X-Degraded", "true");
+      socket.write(`${rawHead(101, fields)}\r\n`, "latin1");
       const entry: OpenTunnel = {
         route: route.id,
         tunnel: joinTunnel(
@@ -411,10 +425,12 @@ export class UpgradeHandler {
       d.metrics.request(route.id, rc.upstream, "fallback", seconds());
       const st = result.staticResponse ?? rc.fallback?.static;
       if (st) {
-        const fields: string[] = [];
-        for (const k in st.headers) fields.push(k, st.headers[k]!);
-        fields.push("X-Request-Id", requestId, "X-Degraded", "true");
-        endRaw(socket, st.status, fields, Buffer.from(st.body));
+        endRaw(
+          socket,
+          st.status,
+          staticFallbackFields(st, requestId, rlFields),
+          Buffer.from(st.body),
+        );
         return false;
       }
       this.requests.answered(route, started, "RG_UPSTREAM_UNAVAILABLE");
@@ -423,14 +439,12 @@ export class UpgradeHandler {
     }
 
     if (result.clientAborted) return false;
-    let code: ErrorCode = result.code;
+    const code = rejectionCode(result);
     const errCode = result.lastOutcome?.errorCode;
-    if (code === "RG_UPSTREAM_UNAVAILABLE" && errCode !== undefined && errCode.startsWith("HPE_"))
-      code = "RG_BAD_UPSTREAM_RESPONSE";
     this.requests.answered(route, started, code);
     sendRawProblem(socket, code, {
       requestId,
-      headers: rl,
+      ...(result.rateLimit ? { headers: rateLimitHeaders(result.rateLimit) } : {}),
       ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
       ...(errCode ? { extra: { cause: errCode } } : {}),
     });
