@@ -349,6 +349,50 @@ describe("tunnels", () => {
         (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="idle",by="idle"}')) === 1,
     );
   });
+  it("outlives the request, headers, keep-alive and send timeouts and the handshake's deadline", async () => {
+    // Every timer that bounds a request is 100 ms here; a tunnel is bounded only by its idle
+    // timeout and its two ends.
+    const g = await gatewayFor({
+      ...base,
+      gateway: {
+        limits: {
+          headersTimeoutMs: 100,
+          requestTimeoutMs: 100,
+          keepAliveTimeoutMs: 100,
+          sendTimeoutMs: 100,
+        },
+      },
+      routes: {
+        ws: {
+          match: { pathPrefix: "/ws" },
+          ...wsRoute({ timeouts: { connectMs: 100, perTryMs: 100, totalMs: 100 } }),
+        },
+      },
+    });
+    try {
+      const { ws } = await open(`ws://127.0.0.1:${g.port}/ws/long`);
+      sockets.push(ws);
+      let cut = false;
+      ws.once("close", () => (cut = true));
+      // Controls opened after the tunnel: a request whose headers never end, cut with a 408,
+      // and an idle keep-alive connection, closed. Once both are gone, the silent tunnel has
+      // been open longer than every one of those timers.
+      const stalled = new Wire(g.port);
+      stalled.send(`GET /ws/x HTTP/1.1\r\n${H}X-Slow: `);
+      const idle = new Wire(g.port);
+      idle.send(`GET /ws/plain HTTP/1.1\r\n${H}\r\n`);
+      expect(await stalled.waitFor(() => stalled.closed)).toBe(true);
+      expect(stalled.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(await idle.waitFor(() => idle.closed)).toBe(true);
+      expect(idle.text).toMatch(/^HTTP\/1\.1 426 /);
+      expect(cut).toBe(false);
+      ws.send("still here");
+      expect((await nextMessage(ws)).data.toString()).toBe("still here");
+      expect(g.snapshot().websocketTunnels).toBe(1);
+    } finally {
+      await g.close();
+    }
+  });
 });
 
 describe("the handshake through the pipeline", () => {
