@@ -2,7 +2,6 @@ import type { ResilienceEvent } from "@rg/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   appendEvents,
-  createEventWriter,
   EVENT_CHUNK_MAX_EVENTS,
   EVENT_CHUNK_SPAN_MS,
   queryEvents,
@@ -97,7 +96,7 @@ const seqs = (list: StoredEvent[]) => list.map((e) => (e.event as unknown as { s
 
 describe("event chunks", () => {
   it("a flush becomes one chunk per instance, type, route and upstream, in time order", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    const w = t.writer({ instanceId: "gw-1" });
     const list = [
       ev("retry.scheduled", T + 2, { route: "a", upstream: "u" }, 0),
       ev("retry.scheduled", T + 1, { route: "b", upstream: "u" }, 1),

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emptyCounts, LATENCY_CELLS, type SliBucket } from "@rg/core";
-import { openStore, type OpenStoreOptions, type Store } from "../src/index";
+import {
+  createEventWriter,
+  openStore,
+  type EventWriter,
+  type EventWriterOptions,
+  type OpenStoreOptions,
+  type Store,
+} from "../src/index";
 
 /** A bootstrap config as an operator would write it (defaults left out). */
 export function bootstrapInput(): Record<string, unknown> {
@@ -24,7 +31,12 @@ export interface TempStore {
   path: string;
   store: Store;
   reopen(opts?: OpenStoreOptions): Store;
-  cleanup(): void;
+  /**
+   * A writer on the store, closed by cleanup: a writer left open keeps its checkpoint thread's
+   * connection to the file, which recreates the WAL while the folder is being removed.
+   */
+  writer(opts: EventWriterOptions): EventWriter;
+  cleanup(): Promise<void>;
 }
 
 /** A store on a real file in a fresh temp folder. */
@@ -32,6 +44,7 @@ export function tempStore(opts?: OpenStoreOptions): TempStore {
   const dir = mkdtempSync(join(tmpdir(), "rg-db-"));
   const path = join(dir, "nested", "store.db");
   const opened: Store[] = [];
+  const writers: EventWriter[] = [];
   const open = (o?: OpenStoreOptions) => {
     const s = openStore(path, o);
     opened.push(s);
@@ -43,7 +56,13 @@ export function tempStore(opts?: OpenStoreOptions): TempStore {
     path,
     store,
     reopen: open,
-    cleanup() {
+    writer(o) {
+      const w = createEventWriter(store, o);
+      writers.push(w);
+      return w;
+    },
+    async cleanup() {
+      await Promise.all(writers.map((w) => w.close()));
       for (const s of opened) s.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -5,7 +5,6 @@ import {
   annotateIncident,
   appendEvents,
   closeQuietIncidents,
-  createEventWriter,
   getIncident,
   incidentTimeline,
   listIncidents,
@@ -101,7 +100,7 @@ function snapshot(at: number, state: "open" | "closed"): InstanceSnapshot {
 
 describe("incidents", () => {
   it("opens on a breaker-open event flushed by the writer, and extends instead of duplicating", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    const w = t.writer({ instanceId: "gw-1" });
     w.enqueueEvent(breakerOpen(T));
     w.enqueueEvent(rejected(T + 1000));
     w.flushNow();
@@ -175,7 +174,7 @@ describe("incidents", () => {
   });
 
   it("closes after the quiet period only once the breaker is closed", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    const w = t.writer({ instanceId: "gw-1" });
     w.enqueueEvent(breakerOpen(T));
     w.setSnapshot(snapshot(T, "open"));
     w.flushNow();
@@ -207,7 +206,7 @@ describe("incidents", () => {
     seedBootstrapConfig(t.store, bootstrapInput(), "test.yaml", T - 10 * MIN);
     appendEvents(t.store, "gw-1", [rejected(T - 2 * MIN)]); // before the window
     appendEvents(t.store, "gw-1", [rejected(T - 30_000)]); // inside the minute before
-    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    const w = t.writer({ instanceId: "gw-1" });
     w.enqueueEvent(breakerOpen(T));
     w.enqueueEvent(rejected(T + 2000));
     w.flushNow();
@@ -269,7 +268,7 @@ describe("incidents", () => {
   });
 
   it("timeline of a gateway incident: gateway event types and its own events, limited in order", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw-1" });
+    const w = t.writer({ instanceId: "gw-1" });
     w.enqueueEvent({ type: "config.applied", at: T - 30_000, revision: 2 });
     w.enqueueEvent({
       type: "mode.changed",

@@ -23,7 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-  t.cleanup();
+  return t.cleanup();
 });
 
 function run(script: string, args: string[]) {

@@ -11,7 +11,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   delete writerThreadModule.path;
-  t.cleanup();
+  return t.cleanup();
 });
 
 const retryAt = (i: number) => ({
@@ -29,7 +29,7 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
 
 describe("event writer on a writer thread", () => {
   it("writes events, SLI buckets and the snapshot from its own connection", async () => {
-    const w = createEventWriter(t.store, { instanceId: "gw-1", thread: true });
+    const w = t.writer({ instanceId: "gw-1", thread: true });
     expect(await w.threadReady()).toBe(true);
     expect(w.stats().mode).toBe("thread");
     for (let i = 0; i < 10; i++) w.enqueueEvent(retry(i));
@@ -56,7 +56,7 @@ describe("event writer on a writer thread", () => {
   });
 
   it("writes in-thread while the thread starts, so nothing waits on its start-up", async () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    const w = t.writer({ instanceId: "gw", thread: true });
     // The thread cannot have answered yet: this turn of the event loop has not ended.
     expect(w.stats().mode).toBe("in_thread");
     w.enqueueEvent(retry(1));
@@ -73,7 +73,7 @@ describe("event writer on a writer thread", () => {
 
   it("waits out another connection's write lock off the event loop and drops nothing", async () => {
     const other = t.reopen();
-    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    const w = t.writer({ instanceId: "gw", thread: true });
     expect(await w.threadReady()).toBe(true);
     // The thread is up and has written once.
     w.enqueueEvent(retry(0));
@@ -102,7 +102,7 @@ describe("event writer on a writer thread", () => {
   });
 
   it("drains a queue longer than one batch on close, then ends the thread", async () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", thread: true, maxBatch: 7 });
+    const w = t.writer({ instanceId: "gw", thread: true, maxBatch: 7 });
     expect(await w.threadReady()).toBe(true);
     for (let i = 0; i < 50; i++) w.enqueueEvent(retry(i));
     await w.close();
@@ -112,7 +112,7 @@ describe("event writer on a writer thread", () => {
   });
 
   it("drops and counts a batch that cannot be handed to the thread, then carries on", async () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    const w = t.writer({ instanceId: "gw", thread: true });
     expect(await w.threadReady()).toBe(true);
     // A function where a number belongs: not plain data, so it cannot be cloned.
     const bad: ResilienceEvent = { ...retryAt(1), delayMs: (() => 1) as unknown as number };
@@ -132,7 +132,7 @@ describe("event writer on a writer thread", () => {
     writerThreadModule.path = fileURLToPath(
       new URL("./fixtures/dying-writer-thread.ts", import.meta.url),
     );
-    const w = createEventWriter(t.store, { instanceId: "gw", thread: true });
+    const w = t.writer({ instanceId: "gw", thread: true });
     // The stand-in says it is ready, then dies on the first batch it is given.
     expect(await w.threadReady()).toBe(true);
     for (let i = 0; i < 3; i++) w.enqueueEvent(retry(i));

@@ -1,12 +1,6 @@
 import type { ResilienceEvent } from "@rg/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  createEventWriter,
-  queryEvents,
-  readInstances,
-  readSliSeries,
-  type FlushInfo,
-} from "../src/index";
+import { queryEvents, readInstances, readSliSeries, type FlushInfo } from "../src/index";
 import { bucket, eventCount, tempStore, type TempStore } from "./helpers";
 
 let t: TempStore;
@@ -30,7 +24,7 @@ const countEvents = (tt: TempStore) => eventCount(tt.store);
 describe("event writer", () => {
   it("writes events, SLI buckets and the latest snapshot in one flush", () => {
     const flushes: FlushInfo[] = [];
-    const w = createEventWriter(t.store, { instanceId: "gw-1", onFlush: (i) => flushes.push(i) });
+    const w = t.writer({ instanceId: "gw-1", onFlush: (i) => flushes.push(i) });
     for (let i = 0; i < 10; i++) expect(w.enqueueEvent(retry(i))).toBe(true);
     w.enqueueSli([bucket(5000, "payments", "payments", { success: 4 })]);
     w.enqueueSli([bucket(5000, "payments", "payments", { http_5xx: 1 })]);
@@ -63,7 +57,7 @@ describe("event writer", () => {
   });
 
   it("drops and counts when the queue is full, without blocking", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", capacity: 5 });
+    const w = t.writer({ instanceId: "gw", capacity: 5 });
     const accepted = Array.from({ length: 8 }, (_, i) => w.enqueueEvent(retry(i)));
     expect(accepted).toEqual([true, true, true, true, true, false, false, false]);
     expect(w.stats().dropped.queue_full).toBe(3);
@@ -72,7 +66,7 @@ describe("event writer", () => {
   });
 
   it("drains a queue longer than one batch", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", maxBatch: 100 });
+    const w = t.writer({ instanceId: "gw", maxBatch: 100 });
     for (let i = 0; i < 1050; i++) w.enqueueEvent(retry(i));
     w.flushNow();
     expect(w.stats()).toMatchObject({ written: 1050, queued: 0, flushes: 11 });
@@ -80,7 +74,7 @@ describe("event writer", () => {
   });
 
   it("on a full disk drops the batch by reason, never throws, and recovers when space is freed", () => {
-    const w = createEventWriter(t.store, { instanceId: "gw", maxBatch: 1_000_000 });
+    const w = t.writer({ instanceId: "gw", maxBatch: 1_000_000 });
     // Grow the file with some rows, then forbid it to grow further.
     for (let i = 0; i < 200; i++) w.enqueueEvent(retry(i));
     w.flushNow();
@@ -108,7 +102,7 @@ describe("event writer", () => {
 
   it("counts a locked store as busy and backs off instead of blocking", () => {
     const other = t.reopen();
-    const w = createEventWriter(t.store, { instanceId: "gw", flushBusyTimeoutMs: 20 });
+    const w = t.writer({ instanceId: "gw", flushBusyTimeoutMs: 20 });
     other.sqlite.exec("BEGIN IMMEDIATE");
     w.enqueueEvent(retry(1));
     const t0 = performance.now();
@@ -124,13 +118,13 @@ describe("event writer", () => {
   });
 
   it("never throws into the caller, even when the store is closed", async () => {
-    const w = createEventWriter(t.store, { instanceId: "gw" });
+    const w = t.writer({ instanceId: "gw" });
     w.enqueueEvent(retry(1));
     await w.close();
     expect(countEvents(t)).toBe(1);
     expect(w.enqueueEvent(retry(2))).toBe(false);
     t.store.close();
-    const w2 = createEventWriter(t.store, { instanceId: "gw" });
+    const w2 = t.writer({ instanceId: "gw" });
     expect(w2.enqueueEvent(retry(3))).toBe(true);
     expect(() => w2.flushNow()).not.toThrow();
     await expect(w2.close()).resolves.toBeUndefined();
