@@ -217,6 +217,12 @@ beforeAll(async () => {
         match: { pathPrefix: "/capped" },
         ...wsRoute({ websocket: { enabled: true, maxConnections: 2 } }),
       },
+      perclient: {
+        match: { pathPrefix: "/perclient" },
+        ...wsRoute({
+          websocket: { enabled: true, maxConnections: 10, maxConnectionsPerClient: 2 },
+        }),
+      },
       idle: {
         match: { pathPrefix: "/idle" },
         ...wsRoute({ websocket: { enabled: true, idleTimeoutMs: 150 } }),
@@ -572,6 +578,35 @@ describe("the handshake through the pipeline", () => {
     a.ws.close();
     await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="capped"}')) === 1);
     await connect("/capped/4");
+  });
+
+  it("caps one client's tunnels on a route with websocket.maxConnectionsPerClient", async () => {
+    const as = (key: string) => ({ headers: { "x-api-key": key } });
+    const held = () => gw.snapshot().routes.perclient?.websocketTunnels ?? 0;
+    // A refused handshake gives its client's slot back.
+    echo.script = [{ status: 403 }, { status: 403 }];
+    expect((await refused(`ws://127.0.0.1:${gw.port}/perclient/x`, as("alice"))).status).toBe(403);
+    expect((await refused(`ws://127.0.0.1:${gw.port}/perclient/x`, as("alice"))).status).toBe(403);
+    const first = await connect("/perclient/1", as("alice"));
+    await connect("/perclient/2", as("alice"));
+    const r = await refused(`ws://127.0.0.1:${gw.port}/perclient/3`, as("alice"));
+    expect(r.status).toBe(429);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(r.headers["retry-after"]).toBe("5");
+    expect(JSON.parse(r.body)).toMatchObject({
+      code: "RG_RATE_LIMITED",
+      detail: expect.stringContaining("websocket.maxConnectionsPerClient 2"),
+    });
+    // Other clients, by key or by address, have their own slots; the route's cap is not reached.
+    await connect("/perclient/4", as("bob"));
+    await connect("/perclient/5", as("bob"));
+    await connect("/perclient/6");
+    expect(held()).toBe(5);
+    // A tunnel that ends frees its client's slot.
+    first.ws.close();
+    await until(() => held() === 4);
+    await connect("/perclient/7", as("alice"));
+    expect((await refused(`ws://127.0.0.1:${gw.port}/perclient/8`, as("alice"))).status).toBe(429);
   });
 });
 

@@ -3,7 +3,7 @@
  * pipeline for the handshake (rate limit, deadline, retries, breaker, bulkhead, per-try
  * timeout) → the tunnel. The handshake holds a bulkhead permit like any request; the open
  * tunnel does not (it may last hours) and is bounded by the route's `websocket.maxConnections`
- * instead. Every refusal is a problem+json answer on the raw socket, which then closes.
+ * instead, and per client by `websocket.maxConnectionsPerClient`. Every refusal is a problem+json answer on the raw socket, which then closes.
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
@@ -15,6 +15,7 @@ import {
   checkTarget,
   consumerOf,
   filterRawResponseHeaders,
+  type Consumer,
   hostOf,
   prepareUpstreamHeaders,
   requestIdOf,
@@ -113,6 +114,8 @@ export function tunnelRefusal(
 
 interface OpenTunnel {
   route: string;
+  /** The client's key in perClient. */
+  client: string;
   tunnel: Tunnel;
 }
 
@@ -123,9 +126,20 @@ const RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = {
   RG_BULKHEAD_FULL: 1000,
 };
 
+/** Retry-After for a client at its tunnel cap: its slots free only as its own tunnels end. */
+const CLIENT_CAP_RETRY_AFTER_MS = 5000;
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
+}
+
 export class UpgradeHandler {
   /** Open tunnels and handshakes in progress, by route. */
   private readonly perRoute = new Map<string, number>();
+  /** The same, by route and client (consumer key, or address without one). */
+  private readonly perClient = new Map<string, number>();
   private readonly open = new Set<OpenTunnel>();
   private draining = false;
   private closedAll = false;
@@ -267,25 +281,40 @@ export class UpgradeHandler {
       });
       return;
     }
-    // The slot is held from here: by the handshake, then by the tunnel.
+    const consumer = consumerOf(req, cfg.gateway.consumers);
+    const client = `${route.id}\n${consumer.key}`;
+    const perClientMax = rc.websocket.maxConnectionsPerClient;
+    const held = this.perClient.get(client) ?? 0;
+    if (perClientMax !== undefined && held >= perClientMax) {
+      this.requests.answered(route, started, "RG_RATE_LIMITED");
+      this.refuse(socket, "RG_RATE_LIMITED", {
+        requestId,
+        retryAfterMs: CLIENT_CAP_RETRY_AFTER_MS,
+        detail: `this client holds ${held} WebSocket connections on route ${route.id} (websocket.maxConnectionsPerClient ${perClientMax})`,
+      });
+      return;
+    }
+    // The slots are held from here: by the handshake, then by the tunnel.
     this.perRoute.set(route.id, taken + 1);
+    this.perClient.set(client, held + 1);
     this.handshaking++;
     let tunnelled = false;
     try {
       tunnelled = await this.handshake(req, socket, early, active, route, match.upstreamPath, {
         started,
         requestId,
+        consumer,
+        client,
       });
     } finally {
       this.handshaking--;
-      if (!tunnelled) this.release(route.id);
+      if (!tunnelled) this.release(route.id, client);
     }
   }
 
-  private release(route: string): void {
-    const n = (this.perRoute.get(route) ?? 1) - 1;
-    if (n <= 0) this.perRoute.delete(route);
-    else this.perRoute.set(route, n);
+  private release(route: string, client: string): void {
+    decrement(this.perRoute, route);
+    decrement(this.perClient, client);
   }
 
   /** True when the tunnel opened. */
@@ -296,7 +325,12 @@ export class UpgradeHandler {
     active: ActiveConfig,
     route: RouteEntry,
     path: string,
-    { started, requestId }: { started: number; requestId: string },
+    {
+      started,
+      requestId,
+      consumer,
+      client,
+    }: { started: number; requestId: string; consumer: Consumer; client: string },
   ): Promise<boolean> {
     const d = this.d;
     const rc = route.config;
@@ -327,7 +361,6 @@ export class UpgradeHandler {
       connection: "upgrade",
       upgrade,
     };
-    const consumer = consumerOf(req, cfg.gateway.consumers);
     const isFailureStatus = active.failureMatchers.get(route.id)!;
     const deadlineHeader = cfg.gateway.deadlineHeader;
     const result = await pipeline.execute<UpgradeResponse>(
@@ -405,6 +438,7 @@ export class UpgradeHandler {
       socket.write(`${rawHead(101, fields)}\r\n`, "latin1");
       const entry: OpenTunnel = {
         route: route.id,
+        client,
         tunnel: joinTunnel(
           socket,
           early.take(),
@@ -453,7 +487,7 @@ export class UpgradeHandler {
 
   private ended(entry: OpenTunnel, by: TunnelEnd, upstream: string): void {
     this.open.delete(entry);
-    this.release(entry.route);
+    this.release(entry.route, entry.client);
     this.d.metrics.tunnelClosed(entry.route, by);
     this.d.logger.debug({ route: entry.route, upstream, by }, "websocket tunnel closed");
   }

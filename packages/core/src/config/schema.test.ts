@@ -32,17 +32,23 @@ describe("config schema", () => {
     expect(r.config.routes.inventory!.websocket).toMatchObject({
       enabled: true,
       maxConnections: 500,
+      maxConnectionsPerClient: 20,
     });
     const bad = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
       routes: {
-        live: { match: { pathPrefix: "/l" }, upstream: "a", websocket: { maxConnections: 0 } },
+        live: {
+          match: { pathPrefix: "/l" },
+          upstream: "a",
+          websocket: { maxConnections: 0, maxConnectionsPerClient: 0 },
+        },
       },
     });
     expect(bad.ok).toBe(false);
     if (bad.ok) return;
     expect(formatIssues(bad.issues)).toEqual([
       "routes.live.websocket.maxConnections: Too small: expected number to be >=1",
+      "routes.live.websocket.maxConnectionsPerClient: Too small: expected number to be >=1",
     ]);
   });
 

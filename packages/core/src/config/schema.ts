@@ -461,6 +461,15 @@ export const websocketSchema = z
       .describe(
         "Open tunnels (and handshakes in progress) allowed on the route; past it a handshake gets 503 bulkhead-full.",
       ),
+    maxConnectionsPerClient: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe(
+        "Open tunnels (and handshakes in progress) one client may hold on the route: its consumer (API key), or its address without one. Past it a handshake gets 429 rate-limited. Unset: no per-client cap.",
+      ),
   })
   .strict();
 
