@@ -37,6 +37,8 @@ interface EchoUpstream {
   script: Answer[];
   /** Server-side sockets of accepted WebSockets. */
   clients: Set<WebSocket>;
+  /** Bytes each of them has read off its connection, frames whole or not. */
+  bytesIn: Map<WebSocket, () => number>;
   /** Accept the handshakes held by "held". */
   release(): void;
   /** Upstream connections of handshakes left hanging ("hang") and still open. */
@@ -79,6 +81,7 @@ async function startEcho(): Promise<EchoUpstream> {
     handshakes: [],
     script: [],
     clients: new Set(),
+    bytesIn: new Map(),
     close: async () => {
       for (const c of up.clients) c.terminate();
       for (const s of held) s.destroy();
@@ -108,7 +111,13 @@ async function startEcho(): Promise<EchoUpstream> {
     const accept = () =>
       wss.handleUpgrade(req, socket, head, (ws) => {
         up.clients.add(ws);
-        ws.on("close", () => up.clients.delete(ws));
+        let read = 0;
+        socket.on("data", (c: Buffer) => (read += c.length));
+        up.bytesIn.set(ws, () => read);
+        ws.on("close", () => {
+          up.clients.delete(ws);
+          up.bytesIn.delete(ws);
+        });
         ws.on("message", (data, isBinary) => {
           const text = data.toString();
           if (!isBinary && text.startsWith("close:")) ws.close(Number(text.slice(6)), "bye");
@@ -180,6 +189,15 @@ function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
       resolve({ code, reason: reason.toString() }),
     ),
   );
+}
+
+/** The upstream's side of the tunnel `opening` makes: the echo server's socket it adds. */
+async function upstreamSide<T>(opening: () => Promise<T>): Promise<[T, WebSocket]> {
+  const before = new Set(echo.clients);
+  const r = await opening();
+  const fresh = () => [...echo.clients].find((c) => !before.has(c));
+  await until(() => fresh() !== undefined);
+  return [r, fresh()!];
 }
 
 async function metricValue(gw: Gateway, line: string): Promise<number> {
@@ -322,8 +340,9 @@ describe("tunnels", () => {
   });
 
   it("applies a changed idleTimeoutMs to tunnels already open", async () => {
-    const { ws } = await connect("/ws/long-lived");
+    const [{ ws }, server] = await upstreamSide(() => connect("/ws/long-lived"));
     const c = closed(ws);
+    const s = closed(server);
     const routes = base.routes as Record<string, Record<string, unknown>>;
     gw.applyConfig(
       loadConfig({
@@ -335,7 +354,9 @@ describe("tunnels", () => {
       }),
     );
     try {
-      expect((await c).code).toBe(1006);
+      // Both sides get a Close frame, not a bare TCP close (1006).
+      expect(await c).toEqual({ code: 1001, reason: "idle timeout" });
+      expect(await s).toEqual({ code: 1001, reason: "idle timeout" });
       await until(
         async () =>
           (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="ws",by="idle"}')) === 1,
@@ -346,10 +367,12 @@ describe("tunnels", () => {
   });
 
   it("closes a tunnel that carries nothing for idleTimeoutMs", async () => {
-    const { ws } = await connect("/idle/x");
+    const [{ ws }, server] = await upstreamSide(() => connect("/idle/x"));
+    const s = closed(server);
     ws.send("ping");
     await nextMessage(ws);
-    expect((await closed(ws)).code).toBe(1006);
+    expect(await closed(ws)).toEqual({ code: 1001, reason: "idle timeout" });
+    expect(await s).toEqual({ code: 1001, reason: "idle timeout" });
     await until(
       async () =>
         (await metricValue(gw, 'rg_websocket_tunnels_closed_total{route="idle",by="idle"}')) === 1,
@@ -731,12 +754,15 @@ describe("failing upstreams, modes and shutdown", () => {
     // Only this test's tunnel is open when the mode changes.
     await until(async () => (await metricValue(gw, 'rg_websocket_tunnels{route="ws"}')) === 0);
     const before = await byConfig();
-    const { ws } = await connect("/ws/ro");
+    const [{ ws }, server] = await upstreamSide(() => connect("/ws/ro"));
     const c = closed(ws);
+    const s = closed(server);
     const cfg = loadConfig({ ...base, gateway: { mode: "read_only" } });
     gw.applyConfig(cfg);
     try {
-      expect((await c).code).toBe(1006);
+      // 1013 Try Again Later: the mode is temporary.
+      expect(await c).toEqual({ code: 1013, reason: "read-only mode" });
+      expect(await s).toEqual({ code: 1013, reason: "read-only mode" });
       const r = await refused(`ws://127.0.0.1:${gw.port}/ws/ro2`);
       expect(r.status).toBe(503);
       expect(JSON.parse(r.body)).toMatchObject({ code: "RG_READ_ONLY" });
@@ -748,6 +774,48 @@ describe("failing upstreams, modes and shutdown", () => {
       gw.applyConfig(loadConfig(base));
     }
     await connect("/ws/ro3");
+  });
+
+  it("puts its Close frame after the frame in progress, never inside it", async () => {
+    const g = await gatewayFor(base);
+    try {
+      const [w, server] = await upstreamSide(async () => {
+        const w = new Wire(g.port);
+        w.send(
+          `GET /ws/raw HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+        );
+        expect(await w.waitFor(() => w.text.includes("\r\n\r\n"))).toBe(true);
+        return w;
+      });
+      const got: string[] = [];
+      server.on("message", (d: Buffer) => got.push(d.toString()));
+      const s = closed(server);
+      // A masked text frame with 10 bytes of payload: its header and 4 of them now.
+      const key = [0x11, 0x22, 0x33, 0x44];
+      const payload = Buffer.from("0123456789").map((c, i) => c ^ key[i % 4]!);
+      const bytes = Buffer.concat([Buffer.from([0x81, 0x80 | 10, ...key]), payload]);
+      w.send(bytes.subarray(0, 10).toString("latin1"));
+      await until(() => echo.bytesIn.get(server)!() === 10);
+      const head = w.text.length;
+      g.applyConfig(loadConfig({ ...base, gateway: { mode: "read_only" } }));
+      // Towards the client the tunnel is between frames: its Close goes at once, and the
+      // connection ends after it.
+      const reason = "read-only mode";
+      const close = Buffer.concat([
+        Buffer.from([0x88, 2 + reason.length, 1013 >> 8, 1013 & 0xff]),
+        Buffer.from(reason),
+      ]).toString("latin1");
+      expect(await w.waitFor(() => w.text.length >= head + close.length)).toBe(true);
+      expect(w.text.slice(head)).toBe(close);
+      // Towards the upstream it waits for the rest of the frame.
+      w.send(bytes.subarray(10).toString("latin1"));
+      expect(await s).toEqual({ code: 1013, reason });
+      expect(got).toEqual(["0123456789"]);
+      expect(await w.waitFor(() => w.closed)).toBe(true);
+      expect(w.text.slice(head)).toBe(close);
+    } finally {
+      await g.close();
+    }
   });
 
   it("never sends a client's early bytes upstream when the handshake is refused", async () => {
@@ -797,7 +865,7 @@ describe("failing upstreams, modes and shutdown", () => {
     // Draining: the handshake is still answered once the upstream accepts it.
     echo.release();
     const { ws } = await opening;
-    expect((await closed(ws)).code).toBe(1006);
+    expect(await closed(ws)).toEqual({ code: 1001, reason: "gateway shutting down" });
     await closing;
     // Answered on the upstream connection it began on, not retried after the pools closed.
     expect(echo.handshakes.length).toBe(seen + 1);
@@ -826,13 +894,15 @@ describe("failing upstreams, modes and shutdown", () => {
     await closing;
   });
 
-  it("closes open tunnels at shutdown", async () => {
+  it("closes open tunnels at shutdown with 1001 Going Away to both sides", async () => {
     const g = await gatewayFor(base);
-    const ws = (await open(`ws://127.0.0.1:${g.port}/ws/s`)).ws;
+    const [{ ws }, server] = await upstreamSide(() => open(`ws://127.0.0.1:${g.port}/ws/s`));
     const c = closed(ws);
+    const s = closed(server);
     const started = Date.now();
     await g.close();
-    expect((await c).code).toBe(1006);
+    expect(await c).toEqual({ code: 1001, reason: "gateway shutting down" });
+    expect(await s).toEqual({ code: 1001, reason: "gateway shutting down" });
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });

@@ -1,22 +1,46 @@
 /**
  * A WebSocket tunnel once the handshake is done: the client's and the upstream's sockets
- * joined byte for byte. The gateway does not read WebSocket frames; it only watches the two
- * connections, as nginx and Envoy do.
+ * joined byte for byte. The gateway does not read WebSocket messages; it only follows frame
+ * boundaries, so that when it ends a tunnel itself (idle, config change, shutdown) both sides
+ * get a Close frame with a code and a reason between two frames, instead of a bare TCP close
+ * that a browser reports as 1006 (abnormal).
  */
 import type { Socket } from "node:net";
+import { closeFrame, FrameCursor } from "./ws-frames";
 
 /** Why a tunnel ended: who closed first, or what the gateway closed it for. */
 export type TunnelEnd = "client" | "upstream" | "idle" | "error" | "config" | "shutdown";
 
+/** Close codes the gateway sends (RFC 6455 §7.4.1 and IANA's registry). */
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
 export interface Tunnel {
-  /** Close both sides (config change, shutdown); the bytes already written are flushed first. */
-  close(reason: "config" | "shutdown"): void;
+  /**
+   * Close both sides (config change, shutdown): each gets a Close frame with `code` and
+   * `reason` once the frame in progress towards it has passed, then the connection ends; the
+   * bytes already written are flushed first.
+   */
+  close(by: "config" | "shutdown", code: number, reason: string): void;
   /** Change the idle timeout (0: never), counted from the last byte either way. */
   setIdleTimeout(ms: number): void;
 }
 
 /** How long a closed tunnel's sockets may take to flush before they are destroyed. */
 const CLOSE_GRACE_MS = 2000;
+
+/** One direction of the tunnel. */
+interface Direction {
+  from: Socket;
+  to: Socket;
+  cursor: FrameCursor;
+  /** Frames to the upstream (a server) are masked. */
+  masked: boolean;
+  /** Waiting for `to` to drain, `from` paused. */
+  waiting: boolean;
+  /** Closing: this direction got its Close frame (or cannot), and what comes is dropped. */
+  done: boolean;
+}
 
 /**
  * Join the two sockets. `clientHead` and `upstreamHead` are the bytes that arrived with the
@@ -36,6 +60,7 @@ export function joinTunnel(
 ): Tunnel {
   let by: TunnelEnd | undefined;
   let open = 2;
+  let closing: { code: number; reason: string } | undefined;
   const closed = () => {
     if (--open === 0) onEnd(by ?? "error");
   };
@@ -49,10 +74,6 @@ export function joinTunnel(
   upstream.setKeepAlive(true, 30_000);
   client.setTimeout(idleMs);
   upstream.setTimeout(0);
-  client.on("timeout", () => {
-    by ??= "idle";
-    destroyBoth();
-  });
   client.on("error", () => {
     by ??= "error";
     upstream.destroy();
@@ -79,22 +100,84 @@ export function joinTunnel(
     else client.destroySoon();
     closed();
   });
-  if (upstreamHead.length > 0) client.write(upstreamHead);
-  if (clientHead.length > 0) upstream.write(clientHead);
-  upstream.pipe(client);
-  client.pipe(upstream);
+
+  const toUpstream: Direction = {
+    from: client,
+    to: upstream,
+    cursor: new FrameCursor(),
+    masked: true,
+    waiting: false,
+    done: false,
+  };
+  const toClient: Direction = {
+    from: upstream,
+    to: client,
+    cursor: new FrameCursor(),
+    masked: false,
+    waiting: false,
+    done: false,
+  };
+
+  /** Closing: the direction's Close frame (unless its sender began closing already), then FIN. */
+  const finish = (d: Direction) => {
+    d.done = true;
+    if (d.to.writable) {
+      if (!d.cursor.closeSeen) d.to.write(closeFrame(closing!.code, closing!.reason, d.masked));
+      d.to.end();
+    }
+    // From now on what the sender sends (its answer to the other side's Close) is dropped.
+    d.from.resume();
+  };
+  const write = (d: Direction, bytes: Buffer) => {
+    if (d.to.write(bytes) || d.waiting) return;
+    d.waiting = true;
+    d.from.pause();
+    d.to.once("drain", () => {
+      d.waiting = false;
+      d.from.resume();
+    });
+  };
+  const forward = (d: Direction, chunk: Buffer) => {
+    if (d.done) return;
+    if (closing === undefined) {
+      d.cursor.advance(chunk);
+      write(d, chunk);
+      return;
+    }
+    // The rest of the frame in progress, then the Close frame; nothing after it.
+    const n = d.cursor.advance(chunk, true);
+    if (n > 0) write(d, n === chunk.length ? chunk : chunk.subarray(0, n));
+    if (d.cursor.atBoundary()) finish(d);
+  };
+  for (const d of [toUpstream, toClient]) {
+    d.from.on("data", (chunk: Buffer) => forward(d, chunk));
+    d.from.on("end", () => {
+      // A half-close passes through; while closing, a frame cut short gets no Close after it.
+      if (d.done) return;
+      d.done = closing !== undefined;
+      d.to.end();
+    });
+  }
+
+  const close = (reason: TunnelEnd, code: number, text: string) => {
+    if (closing !== undefined || (client.destroyed && upstream.destroyed)) return;
+    by ??= reason;
+    closing = { code, reason: text };
+    client.setTimeout(0);
+    for (const d of [toUpstream, toClient]) if (!d.done && d.cursor.atBoundary()) finish(d);
+    setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
+  };
+  client.on("timeout", () => close("idle", CLOSE_GOING_AWAY, "idle timeout"));
+
+  if (upstreamHead.length > 0) forward(toClient, upstreamHead);
+  if (clientHead.length > 0) forward(toUpstream, clientHead);
+  // Both come paused (the client's by the handshake's watch), and a listener does not resume them.
+  client.resume();
+  upstream.resume();
   return {
     setIdleTimeout(ms) {
-      if (!client.destroyed) client.setTimeout(ms);
+      if (!client.destroyed && closing === undefined) client.setTimeout(ms);
     },
-    close(reason) {
-      if (client.destroyed && upstream.destroyed) return;
-      by ??= reason;
-      upstream.unpipe(client);
-      client.unpipe(upstream);
-      client.end();
-      upstream.end();
-      setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
-    },
+    close,
   };
 }

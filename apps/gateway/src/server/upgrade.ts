@@ -10,7 +10,13 @@ import type { Socket } from "node:net";
 import { LiteAbortController, modeDecision, type ErrorCode, type RouteConfig } from "@rg/core";
 import { endRaw, rawHead, sendRawProblem, type ProblemOptions } from "../http/problem";
 import type { UpgradeResponse } from "../proxy/http-proxy-adapter";
-import { joinTunnel, type Tunnel, type TunnelEnd } from "../proxy/tunnel";
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_TRY_AGAIN_LATER,
+  joinTunnel,
+  type Tunnel,
+  type TunnelEnd,
+} from "../proxy/tunnel";
 import {
   checkTarget,
   consumerOf,
@@ -126,6 +132,12 @@ const RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = {
   RG_BULKHEAD_FULL: 1000,
 };
 
+/** The Close frame for a tunnel a mode change ends: the condition is temporary. */
+const CLOSE_FOR: Partial<Record<ErrorCode, [number, string]>> = {
+  RG_READ_ONLY: [CLOSE_TRY_AGAIN_LATER, "read-only mode"],
+  RG_DEGRADED: [CLOSE_TRY_AGAIN_LATER, "degraded mode"],
+};
+
 /** Retry-After for a client at its tunnel cap: its slots free only as its own tunnels end. */
 const CLIENT_CAP_RETRY_AFTER_MS = 5000;
 
@@ -170,10 +182,15 @@ export class UpgradeHandler {
   reconcile(active: ActiveConfig): void {
     for (const t of [...this.open]) {
       const rc = active.config.routes[t.route];
-      if (rc === undefined || tunnelRefusal(active.config, rc) !== undefined) {
+      const refusal = rc === undefined ? "RG_ROUTE_NOT_FOUND" : tunnelRefusal(active.config, rc);
+      if (refusal !== undefined) {
         this.open.delete(t);
-        t.tunnel.close("config");
-      } else t.tunnel.setIdleTimeout(rc.websocket.idleTimeoutMs);
+        const [code, reason] = CLOSE_FOR[refusal] ?? [
+          CLOSE_GOING_AWAY,
+          "route no longer accepts WebSockets",
+        ];
+        t.tunnel.close("config", code, reason);
+      } else t.tunnel.setIdleTimeout(rc!.websocket.idleTimeoutMs);
     }
   }
 
@@ -185,7 +202,8 @@ export class UpgradeHandler {
   /** Shutdown: close every open tunnel. */
   closeAll(): void {
     this.closedAll = true;
-    for (const t of this.open) t.tunnel.close("shutdown");
+    for (const t of this.open)
+      t.tunnel.close("shutdown", CLOSE_GOING_AWAY, "gateway shutting down");
     this.open.clear();
   }
 
