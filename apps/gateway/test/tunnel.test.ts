@@ -1,0 +1,100 @@
+import net, { type AddressInfo, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { until } from "./harness";
+import { joinTunnel, type TunnelEnd } from "../src/proxy/tunnel";
+
+/**
+ * Two ends of one loopback TCP connection: [the outside party, the gateway's side]. Both
+ * allow half-open connections, as the gateway's server does.
+ */
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const accepted = new Promise<Socket>((r) => server.once("connection", r));
+  const outside = net.connect({
+    port: (server.address() as AddressInfo).port,
+    host: "127.0.0.1",
+    allowHalfOpen: true,
+  });
+  const inside = await accepted;
+  server.close();
+  await new Promise((r) => outside.once("connect", r));
+  return [outside, inside];
+}
+
+/** `count` binary frames of `size` bytes each, unmasked (as a server sends them) or masked. */
+function frames(count: number, size: number, masked: boolean): Buffer {
+  const head = Buffer.from([0x82, (masked ? 0x80 : 0) | 127, 0, 0, 0, 0, 0, 0, 0, 0]);
+  head.writeUInt32BE(size, 6);
+  const one = Buffer.concat([
+    head,
+    masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0),
+    Buffer.alloc(size, 7),
+  ]);
+  return Buffer.concat(Array.from({ length: count }, () => one));
+}
+
+const opened: Socket[] = [];
+afterEach(() => {
+  for (const s of opened.splice(0)) s.destroy();
+});
+
+async function tunnel() {
+  const [client, gwClient] = await socketPair();
+  const [upstream, gwUpstream] = await socketPair();
+  opened.push(client, gwClient, upstream, gwUpstream);
+  gwClient.pause();
+  gwUpstream.pause();
+  const ends: TunnelEnd[] = [];
+  joinTunnel(gwClient, Buffer.alloc(0), gwUpstream, Buffer.alloc(0), 0, (by) => ends.push(by));
+  return { client, gwClient, upstream, gwUpstream, ends };
+}
+
+/** Count what `s` receives. */
+function received(s: Socket): () => number {
+  let n = 0;
+  s.on("data", (c: Buffer) => (n += c.length));
+  return () => n;
+}
+
+describe("joinTunnel", () => {
+  // 32 MiB against a reader that has stopped: what the gateway holds must stay near one
+  // socket's high-water mark, however fast the other side sends.
+  const FRAMES = 32;
+  const FRAME = 1024 * 1024;
+
+  for (const way of ["to the client", "to the upstream"] as const) {
+    it(`stops reading while the reader ${way} does not keep up, and loses nothing`, async () => {
+      const t = await tunnel();
+      const [sender, reader, gwFrom, gwTo] =
+        way === "to the client"
+          ? [t.upstream, t.client, t.gwUpstream, t.gwClient]
+          : [t.client, t.upstream, t.gwClient, t.gwUpstream];
+      reader.pause();
+      let held = 0;
+      // Runs after the tunnel's own listener: what the gateway holds once it has forwarded.
+      gwFrom.on("data", () => (held = Math.max(held, gwTo.writableLength)));
+      sender.write(frames(FRAMES, FRAME, way === "to the upstream"));
+      await until(() => gwFrom.isPaused());
+      const got = received(reader);
+      reader.resume();
+      await until(() => got() === FRAMES * (FRAME + (way === "to the upstream" ? 14 : 10)));
+      expect(held).toBeLessThan(1024 * 1024);
+      expect(gwFrom.isPaused()).toBe(false);
+    });
+  }
+
+  it("passes a half-close through and ends once both sides are closed", async () => {
+    const t = await tunnel();
+    const got = received(t.upstream);
+    const upstreamEnded = new Promise((r) => t.upstream.once("end", r));
+    t.client.end(frames(1, 10, true));
+    await upstreamEnded;
+    expect(got()).toBe(10 + 14);
+    // The other way still carries bytes after the half-close.
+    const back = received(t.client);
+    t.upstream.end(frames(1, 5, false));
+    await until(() => back() === 5 + 10 && t.ends.length === 1);
+    expect(t.ends).toEqual(["client"]);
+  });
+});
