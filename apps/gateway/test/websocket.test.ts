@@ -669,11 +669,7 @@ describe("slots", () => {
         // Client closes, client resets, upstream closes, upstream resets.
         const ends: Promise<unknown>[] = [];
         for (const how of ["close", "terminate", "server-close", "server-terminate"] as const) {
-          const before = new Set(echo.clients);
-          const { ws } = await open(url);
-          const fresh = () => [...echo.clients].find((c) => !before.has(c));
-          await until(() => fresh() !== undefined);
-          const server = fresh()!;
+          const [{ ws }, server] = await upstreamSide(() => open(url));
           ends.push(closed(ws));
           if (how === "close") ws.close();
           else if (how === "terminate") ws.terminate();

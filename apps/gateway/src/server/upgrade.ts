@@ -3,7 +3,8 @@
  * pipeline for the handshake (rate limit, deadline, retries, breaker, bulkhead, per-try
  * timeout) → the tunnel. The handshake holds a bulkhead permit like any request; the open
  * tunnel does not (it may last hours) and is bounded by the route's `websocket.maxConnections`
- * instead, and per client by `websocket.maxConnectionsPerClient`. Every refusal is a problem+json answer on the raw socket, which then closes.
+ * instead, and per client by `websocket.maxConnectionsPerClient`. Every refusal is a
+ * problem+json answer on the raw socket, which then closes.
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
@@ -182,15 +183,17 @@ export class UpgradeHandler {
   reconcile(active: ActiveConfig): void {
     for (const t of [...this.open]) {
       const rc = active.config.routes[t.route];
-      const refusal = rc === undefined ? "RG_ROUTE_NOT_FOUND" : tunnelRefusal(active.config, rc);
-      if (refusal !== undefined) {
-        this.open.delete(t);
-        const [code, reason] = CLOSE_FOR[refusal] ?? [
-          CLOSE_GOING_AWAY,
-          "route no longer accepts WebSockets",
-        ];
-        t.tunnel.close("config", code, reason);
-      } else t.tunnel.setIdleTimeout(rc!.websocket.idleTimeoutMs);
+      const refusal = rc && tunnelRefusal(active.config, rc);
+      if (rc !== undefined && refusal === undefined) {
+        t.tunnel.setIdleTimeout(rc.websocket.idleTimeoutMs);
+        continue;
+      }
+      this.open.delete(t);
+      const [code, reason] = (refusal && CLOSE_FOR[refusal]) ?? [
+        CLOSE_GOING_AWAY,
+        "route no longer accepts WebSockets",
+      ];
+      t.tunnel.close("config", code, reason);
     }
   }
 
