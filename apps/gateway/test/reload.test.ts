@@ -89,9 +89,12 @@ describe("config revisions under traffic", () => {
     let sent = 0;
     const failures: string[] = [];
     const bodies = new Set<string>();
+    // Bounded in count and time, with room to outlast the changes on a fast machine (400 per
+    // worker ran out before the twelfth change here at about 500 req/s).
+    const deadline = Date.now() + 60_000;
     const worker = async (w: number) => {
-      // Bounded: at most 400 requests per worker, and it stops once the changes are done.
-      for (let i = 0; i < 400 && !stop; i++) {
+      // It stops once the changes are done.
+      for (let i = 0; i < 4000 && !stop && Date.now() < deadline; i++) {
         const body = `w${w}-${i}`;
         sent++;
         const r = await request(`${gw.url}/api/pay`, { method: "POST", body });
