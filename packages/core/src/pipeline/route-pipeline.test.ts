@@ -471,3 +471,40 @@ describe("RoutePipeline: rate limit", () => {
     expect(h.runtime.snapshot().routes.r!.rateLimitFactor).toBe(0.5);
   });
 });
+
+describe("RoutePipeline: deferred endpoint success", () => {
+  const reset = {
+    kind: "connect_error",
+    errorCode: "ECONNRESET",
+    durationMs: 0,
+    failure: true,
+  } as const;
+
+  /** Six calls; after each, the endpoint it used fails (as a tunnel reset by its upstream). */
+  async function sixThenFail(deferEndpointSuccess: boolean, status = 200) {
+    const h = new PipelineHarness(
+      testConfig(
+        { retry: { maxAttempts: 1 } },
+        { outlierDetection: { consecutive5xx: 2, maxEjectionPercent: 50 } },
+      ),
+    );
+    h.script = () => h.respond(status);
+    const endpoints = h.runtime.upstream("api")!.endpoints;
+    for (let i = 0; i < 6; i++) {
+      const res = await h.run({ deferEndpointSuccess });
+      if (res.type === "response" && status < 500) endpoints.record(res.endpoint, reset);
+    }
+    return h.runtime.snapshot().upstreams.api!.endpoints.filter((e) => e.ejected).length;
+  }
+
+  it("leaves a success for the caller to record, so failures after it count in a row", async () => {
+    // Fed at once, each call's success resets its endpoint's run of failures: none is ejected.
+    expect(await sixThenFail(false)).toBe(0);
+    // Deferred, the resets are consecutive; the other endpoint stays in service.
+    expect(await sixThenFail(true)).toBe(1);
+  });
+
+  it("still records a failed attempt at once", async () => {
+    expect(await sixThenFail(true, 502)).toBe(1);
+  });
+});

@@ -454,7 +454,8 @@ export class RoutePipeline {
           return;
         }
         admission.record(outcome);
-        up.endpoints.record(endpoint.id, outcome);
+        if (outcome.kind !== "success" || !req.deferEndpointSuccess)
+          up.endpoints.record(endpoint.id, outcome);
         if (retrying) {
           budget.retryFinished();
           retrying = false;

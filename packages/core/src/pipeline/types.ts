@@ -23,6 +23,12 @@ export interface PipelineRequest {
    * per request than a Node AbortController's.
    */
   signal?: AbortSignal;
+  /**
+   * A successful attempt is not fed to the endpoint's passive outlier detection: the caller
+   * feeds what follows it instead (a WebSocket handshake's tunnel: an upstream reset fails
+   * it, any other end passes it) through `EndpointSet.record`. Failures still count at once.
+   */
+  deferEndpointSuccess?: boolean;
 }
 
 export interface Attempt {
