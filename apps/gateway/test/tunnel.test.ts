@@ -45,8 +45,10 @@ async function tunnel() {
   opened.push(client, gwClient, upstream, gwUpstream);
   gwClient.pause();
   gwUpstream.pause();
-  const ends: TunnelEnd[] = [];
-  joinTunnel(gwClient, Buffer.alloc(0), gwUpstream, Buffer.alloc(0), 0, (by) => ends.push(by));
+  const ends: [TunnelEnd, string | undefined][] = [];
+  joinTunnel(gwClient, Buffer.alloc(0), gwUpstream, Buffer.alloc(0), 0, (by, code) =>
+    ends.push([by, code]),
+  );
   return { client, gwClient, upstream, gwUpstream, ends };
 }
 
@@ -95,6 +97,19 @@ describe("joinTunnel", () => {
     const back = received(t.client);
     t.upstream.end(frames(1, 5, false));
     await until(() => back() === 5 + 10 && t.ends.length === 1);
-    expect(t.ends).toEqual(["client"]);
+    expect(t.ends).toEqual([["client", undefined]]);
   });
+
+  for (const side of ["client", "upstream"] as const) {
+    it(`reports a reset by the ${side} as ${side}_error with its code, and closes the other side`, async () => {
+      const t = await tunnel();
+      const [resetter, other] = side === "client" ? [t.client, t.upstream] : [t.upstream, t.client];
+      // The outside parties allow half-open connections: the gateway's close shows as an end.
+      const otherEnded = new Promise((r) => other.once("end", r));
+      resetter.resetAndDestroy();
+      await otherEnded;
+      await until(() => t.ends.length === 1);
+      expect(t.ends).toEqual([[`${side}_error`, "ECONNRESET"]]);
+    });
+  }
 });

@@ -5,6 +5,8 @@
  */
 import http, { type IncomingMessage } from "node:http";
 import net, { type AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { loadConfig, type ConfigInput } from "@rg/core";
@@ -707,6 +709,76 @@ describe("slots", () => {
 });
 
 describe("failing upstreams, modes and shutdown", () => {
+  it("ejects an endpoint whose upstream resets its tunnels, and logs each reset at warn", async () => {
+    const good = await startEcho();
+    const logs: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split("\n"))
+          if (l.trim()) logs.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const g = await gatewayFor(
+      {
+        upstreams: {
+          pair: {
+            endpoints: { bad: { url: echo.url }, good: { url: good.url } },
+            outlierDetection: { consecutive5xx: 2, baseEjectionMs: 60_000 },
+          },
+        },
+        routes: { ws: { match: { pathPrefix: "/" }, ...wsRoute({ upstream: "pair" }) } },
+      },
+      { logger: pino({ level: "warn" }, sink) },
+    );
+    const url = `ws://127.0.0.1:${g.port}/resets`;
+    const bad = () => g.runtime.snapshot().upstreams.pair!.endpoints.find((e) => e.id === "bad")!;
+    try {
+      // Tunnels land on either endpoint. Each one `bad` takes works (it echoes), then its
+      // upstream resets the connection; `good` closes its own cleanly. Each 101 from `bad` is
+      // a success of its own, so only the tunnels' ends can make its failures consecutive.
+      let resets = 0;
+      for (let i = 0; i < 60 && !bad().ejected; i++) {
+        const before = new Set(echo.clients);
+        const { ws } = await open(url);
+        const end = closed(ws);
+        ws.send("ping");
+        expect((await nextMessage(ws)).data.toString()).toBe("ping");
+        const server = [...echo.clients].find((c) => !before.has(c));
+        if (server) {
+          (server as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
+          resets++;
+        } else ws.close();
+        await end;
+        await until(() => g.snapshot().websocketTunnels === 0);
+      }
+      expect(bad().ejected).toBe(true);
+      expect(resets).toBe(2);
+      expect(
+        await metricValue(g, 'rg_websocket_tunnels_closed_total{route="ws",by="upstream_error"}'),
+      ).toBe(2);
+      const warned = logs.filter((l) => l.msg === "websocket tunnel failed upstream");
+      expect(warned).toHaveLength(2);
+      expect(warned[0]).toMatchObject({
+        level: 40,
+        route: "ws",
+        upstream: "pair",
+        endpoint: "bad",
+        by: "upstream_error",
+        err: "ECONNRESET",
+      });
+      expect(typeof warned[0]!.requestId).toBe("string");
+      // Ejected, `bad` gets no more tunnels.
+      const seen = echo.handshakes.length;
+      for (let i = 0; i < 5; i++) (await open(url)).ws.close();
+      expect(echo.handshakes.length).toBe(seen);
+      await until(() => g.snapshot().websocketTunnels === 0);
+    } finally {
+      await g.close();
+      await good.close();
+    }
+  });
+
   it("opens the breaker on failed handshakes and answers breaker-open with Retry-After", async () => {
     const port = await closedPort();
     const g = await gatewayFor({

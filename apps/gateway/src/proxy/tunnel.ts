@@ -8,8 +8,12 @@
 import type { Socket } from "node:net";
 import { closeFrame, FrameCursor } from "./ws-frames";
 
-/** Why a tunnel ended: who closed first, or what the gateway closed it for. */
-export type TunnelEnd = "client" | "upstream" | "idle" | "error" | "config" | "shutdown";
+/**
+ * Why a tunnel ended: who closed first (`client_error`, `upstream_error`: whose socket failed
+ * first, a reset or a keep-alive timeout), or what the gateway closed it for.
+ */
+export type TunnelEnd =
+  "client" | "upstream" | "client_error" | "upstream_error" | "idle" | "config" | "shutdown";
 
 /** Close codes the gateway sends (RFC 6455 §7.4.1 and IANA's registry). */
 export const CLOSE_GOING_AWAY = 1001;
@@ -46,7 +50,8 @@ interface Direction {
  * Join the two sockets. `clientHead` and `upstreamHead` are the bytes that arrived with the
  * handshake on each side; `idleMs` (0: never) closes the tunnel when neither side sends
  * anything for that long (the client socket sees both directions: it reads what the client
- * sends and writes what the upstream sends). `onEnd` runs once, when both sockets are closed.
+ * sends and writes what the upstream sends). `onEnd` runs once, when both sockets are closed,
+ * with the error code (ECONNRESET, ETIMEDOUT...) when a socket failed first.
  * A half-close passes through (a FIN from one side ends the other's writing side); a reset or
  * an error on one side destroys the other.
  */
@@ -56,13 +61,20 @@ export function joinTunnel(
   upstream: Socket,
   upstreamHead: Buffer,
   idleMs: number,
-  onEnd: (by: TunnelEnd) => void,
+  onEnd: (by: TunnelEnd, errorCode?: string) => void,
 ): Tunnel {
   let by: TunnelEnd | undefined;
+  let errorCode: string | undefined;
   let open = 2;
   let closing: { code: number; reason: string } | undefined;
   const closed = () => {
-    if (--open === 0) onEnd(by ?? "error");
+    if (--open === 0) onEnd(by ?? "client", errorCode);
+  };
+  const failed = (side: "client_error" | "upstream_error", err: NodeJS.ErrnoException) => {
+    if (by === undefined) {
+      by = side;
+      errorCode = err.code ?? "ERR_UNKNOWN";
+    }
   };
   const destroyBoth = () => {
     client.destroy();
@@ -74,12 +86,12 @@ export function joinTunnel(
   upstream.setKeepAlive(true, 30_000);
   client.setTimeout(idleMs);
   upstream.setTimeout(0);
-  client.on("error", () => {
-    by ??= "error";
+  client.on("error", (err: NodeJS.ErrnoException) => {
+    failed("client_error", err);
     upstream.destroy();
   });
-  upstream.on("error", () => {
-    by ??= "error";
+  upstream.on("error", (err: NodeJS.ErrnoException) => {
+    failed("upstream_error", err);
     client.destroy();
   });
   client.on("end", () => {

@@ -7,6 +7,7 @@ import type {
   AttemptResult,
   Config,
   InstanceSnapshot,
+  Outcome,
   PipelineRequest,
   PipelineResult,
   RateLimitDecision,
@@ -28,6 +29,8 @@ export interface PipelineLike {
 }
 
 export interface HealthTargetLike {
+  /** Passive outlier detection: one classified call (a tunnel's end, see deferEndpointSuccess). */
+  record(id: string, outcome: Outcome): void;
   recordHealthCheck(id: string, passed: boolean, detail: string): void;
   healthCheckIntervalMs(id: string): number;
 }

@@ -123,6 +123,10 @@ interface OpenTunnel {
   route: string;
   /** The client's key in perClient. */
   client: string;
+  upstream: string;
+  endpoint: string;
+  requestId: string;
+  openedAt: number;
   tunnel: Tunnel;
 }
 
@@ -392,6 +396,8 @@ export class UpgradeHandler {
         retryable: true,
         hasStale: false,
         signal: clientGone.signal,
+        // A 101 says little of the endpoint: its tunnel's end is what counts (see ended()).
+        deferEndpointSuccess: true,
       },
       (a) =>
         d.adapter.upgrade(a.upstream, a.endpoint, {
@@ -420,7 +426,10 @@ export class UpgradeHandler {
       const resp = result.response;
       d.metrics.request(route.id, result.upstream, result.outcome.kind, seconds());
       if (resp.tunnel === undefined) {
-        // The upstream refused the handshake: the client gets its answer.
+        // The upstream refused the handshake (or answered it as a plain request): the client
+        // gets its answer.
+        if (result.outcome.kind === "success")
+          this.endpointPassed(result.upstream, result.endpoint);
         const body = await resp.answer!.bytes(MAX_REFUSAL_BYTES);
         if (body === undefined) {
           sendRawProblem(socket, "RG_BAD_UPSTREAM_RESPONSE", {
@@ -460,13 +469,17 @@ export class UpgradeHandler {
       const entry: OpenTunnel = {
         route: route.id,
         client,
+        upstream: result.upstream,
+        endpoint: result.endpoint,
+        requestId,
+        openedAt: d.clock.now(),
         tunnel: joinTunnel(
           socket,
           early.take(),
           up.socket,
           up.head,
           rc.websocket.idleTimeoutMs,
-          (by) => this.ended(entry, by, result.upstream),
+          (by, errorCode) => this.ended(entry, by, errorCode),
         ),
       };
       this.open.add(entry);
@@ -506,10 +519,40 @@ export class UpgradeHandler {
     return false;
   }
 
-  private ended(entry: OpenTunnel, by: TunnelEnd, upstream: string): void {
+  /**
+   * A tunnel's end feeds its endpoint's passive outlier detection, in place of the handshake's
+   * 101: a failed upstream socket (reset, keep-alive timeout) is a failure, so an endpoint that
+   * resets its tunnels is ejected after `consecutive5xx` of them like one that fails requests;
+   * a close by either side, the idle timeout or the gateway passes. A client's failed socket
+   * says nothing about the upstream. The breaker and the SLIs count handshakes only.
+   */
+  private ended(entry: OpenTunnel, by: TunnelEnd, errorCode: string | undefined): void {
     this.open.delete(entry);
-    this.release(entry.route, entry.client);
-    this.d.metrics.tunnelClosed(entry.route, by);
-    this.d.logger.debug({ route: entry.route, upstream, by }, "websocket tunnel closed");
+    const { route, upstream, endpoint, requestId } = entry;
+    this.release(route, entry.client);
+    this.d.metrics.tunnelClosed(route, by);
+    const openMs = Math.round(this.d.clock.now() - entry.openedAt);
+    const fields = { route, upstream, endpoint, requestId, by, openMs };
+    if (by === "upstream_error") {
+      this.d.runtime.upstream(upstream)?.endpoints.record(endpoint, {
+        kind: "connect_error",
+        errorCode,
+        durationMs: openMs,
+        failure: true,
+      });
+      this.d.logger.warn({ ...fields, err: errorCode }, "websocket tunnel failed upstream");
+      return;
+    }
+    if (by !== "client_error") this.endpointPassed(upstream, endpoint);
+    this.d.logger.debug(
+      { ...fields, ...(errorCode ? { err: errorCode } : {}) },
+      "websocket tunnel closed",
+    );
+  }
+
+  private endpointPassed(upstream: string, endpoint: string): void {
+    this.d.runtime
+      .upstream(upstream)
+      ?.endpoints.record(endpoint, { kind: "success", durationMs: 0, failure: false });
   }
 }
