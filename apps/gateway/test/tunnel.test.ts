@@ -100,16 +100,62 @@ describe("joinTunnel", () => {
     expect(t.ends).toEqual([["client", undefined]]);
   });
 
+  /** Everything `s` receives, as one buffer. */
+  function bytes(s: Socket): () => Buffer {
+    const chunks: Buffer[] = [];
+    s.on("data", (c: Buffer) => chunks.push(c));
+    return () => Buffer.concat(chunks);
+  }
+
   for (const side of ["client", "upstream"] as const) {
     it(`reports a reset by the ${side} as ${side}_error with its code, and closes the other side`, async () => {
       const t = await tunnel();
       const [resetter, other] = side === "client" ? [t.client, t.upstream] : [t.upstream, t.client];
+      const got = bytes(other);
       // The outside parties allow half-open connections: the gateway's close shows as an end.
       const otherEnded = new Promise((r) => other.once("end", r));
       resetter.resetAndDestroy();
       await otherEnded;
+      other.end();
       await until(() => t.ends.length === 1);
       expect(t.ends).toEqual([[`${side}_error`, "ECONNRESET"]]);
+      if (side === "client") {
+        // The upstream just loses its connection (1006 to it), as when the client's own died.
+        expect(got().length).toBe(0);
+      } else {
+        // The client is told that the upstream failed: a Close frame, 1014 Bad Gateway.
+        const reason = Buffer.from("upstream connection failed");
+        expect(got()).toEqual(
+          Buffer.concat([Buffer.from([0x88, 2 + reason.length, 0x03, 0xf6]), reason]),
+        );
+      }
     });
   }
+
+  it("sends no Close frame into a frame the upstream left unfinished when it reset", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    const ended = new Promise((r) => t.client.once("end", r));
+    // A 10-byte frame of which the upstream sent the header and 4 bytes.
+    const half = frames(1, 10, false).subarray(0, 14);
+    t.upstream.write(half);
+    await until(() => got().length === half.length);
+    t.upstream.resetAndDestroy();
+    await ended;
+    await until(() => t.ends.length === 1);
+    expect(got()).toEqual(half);
+    expect(t.ends).toEqual([["upstream_error", "ECONNRESET"]]);
+  });
+
+  it("drops what the client sends after it was told of the upstream's failure, then ends", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    t.upstream.resetAndDestroy();
+    await until(() => got().length > 0);
+    // The client answers the Close with its own, then closes, as RFC 6455 §5.5.1 asks.
+    t.client.end(frames(1, 2, true));
+    await until(() => t.ends.length === 1);
+    expect(t.ends).toEqual([["upstream_error", "ECONNRESET"]]);
+    expect(t.gwClient.destroyed).toBe(true);
+  });
 });

@@ -738,6 +738,7 @@ describe("failing upstreams, modes and shutdown", () => {
       // upstream resets the connection; `good` closes its own cleanly. Each 101 from `bad` is
       // a success of its own, so only the tunnels' ends can make its failures consecutive.
       let resets = 0;
+      const codes: { code: number; reason: string }[] = [];
       for (let i = 0; i < 60 && !bad().ejected; i++) {
         const before = new Set(echo.clients);
         const { ws } = await open(url);
@@ -748,12 +749,20 @@ describe("failing upstreams, modes and shutdown", () => {
         if (server) {
           (server as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
           resets++;
-        } else ws.close();
-        await end;
+          codes.push(await end);
+        } else {
+          ws.close();
+          await end;
+        }
         await until(() => g.snapshot().websocketTunnels === 0);
       }
       expect(bad().ejected).toBe(true);
       expect(resets).toBe(2);
+      // The client is told that the upstream failed (1014 Bad Gateway), not left with a 1006.
+      expect(codes).toEqual([
+        { code: 1014, reason: "upstream connection failed" },
+        { code: 1014, reason: "upstream connection failed" },
+      ]);
       expect(
         await metricValue(g, 'rg_websocket_tunnels_closed_total{route="ws",by="upstream_error"}'),
       ).toBe(2);

@@ -3,7 +3,9 @@
  * joined byte for byte. The gateway does not read WebSocket messages; it only follows frame
  * boundaries, so that when it ends a tunnel itself (idle, config change, shutdown) both sides
  * get a Close frame with a code and a reason between two frames, instead of a bare TCP close
- * that a browser reports as 1006 (abnormal).
+ * that a browser reports as 1006 (abnormal). When the upstream's socket fails (a reset, a
+ * keep-alive timeout) between two frames towards the client, the client gets 1014 Bad Gateway,
+ * so that it can tell a failed upstream from a failed gateway.
  */
 import type { Socket } from "node:net";
 import { closeFrame, FrameCursor } from "./ws-frames";
@@ -18,6 +20,7 @@ export type TunnelEnd =
 /** Close codes the gateway sends (RFC 6455 §7.4.1 and IANA's registry). */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+export const CLOSE_BAD_GATEWAY = 1014;
 
 export interface Tunnel {
   /**
@@ -52,8 +55,10 @@ interface Direction {
  * anything for that long (the client socket sees both directions: it reads what the client
  * sends and writes what the upstream sends). `onEnd` runs once, when both sockets are closed,
  * with the error code (ECONNRESET, ETIMEDOUT...) when a socket failed first.
- * A half-close passes through (a FIN from one side ends the other's writing side); a reset or
- * an error on one side destroys the other.
+ * A half-close passes through (a FIN from one side ends the other's writing side). A reset or
+ * an error on the client's side destroys the upstream's; one on the upstream's side sends the
+ * client 1014 when that falls between two frames (and the upstream has not begun closing),
+ * and destroys the client's socket otherwise.
  */
 export function joinTunnel(
   client: Socket,
@@ -92,7 +97,7 @@ export function joinTunnel(
   });
   upstream.on("error", (err: NodeJS.ErrnoException) => {
     failed("upstream_error", err);
-    client.destroy();
+    if (!badGateway()) client.destroy();
   });
   client.on("end", () => {
     by ??= "client";
@@ -108,7 +113,9 @@ export function joinTunnel(
   });
   upstream.on("close", (hadError: boolean) => {
     by ??= "upstream";
-    if (hadError) client.destroy();
+    if (clientTold) {
+      // The client's Close frame is on its way; the client or the grace timer ends the rest.
+    } else if (hadError) client.destroy();
     else client.destroySoon();
     closed();
   });
@@ -170,6 +177,26 @@ export function joinTunnel(
       d.to.end();
     });
   }
+
+  /**
+   * The upstream's socket failed: tell the client with 1014 if that can go between two frames
+   * towards it. What the client sends from now on (its answering Close) is dropped.
+   */
+  let clientTold = false;
+  const badGateway = (): boolean => {
+    const d = toClient;
+    if (closing !== undefined || d.done || !d.cursor.atBoundary() || d.cursor.closeSeen)
+      return false;
+    if (!client.writable) return false;
+    clientTold = true;
+    d.done = true;
+    toUpstream.done = true;
+    client.setTimeout(0);
+    client.end(closeFrame(CLOSE_BAD_GATEWAY, "upstream connection failed", false));
+    client.resume();
+    setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+    return true;
+  };
 
   const close = (reason: TunnelEnd, code: number, text: string) => {
     if (closing !== undefined || (client.destroyed && upstream.destroyed)) return;
