@@ -1,6 +1,7 @@
 /** Shared helpers for the gateway's integration tests: real servers on port 0, loopback only. */
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import pino from "pino";
 import type { ConfigInput } from "@rg/core";
 import { startGateway, type Gateway, type StartGatewayOptions } from "../src/gateway";
@@ -22,6 +23,22 @@ export function trackUncaught(): void {
 }
 
 export const silent = pino({ level: "silent" });
+
+/** A pino logger at `level` whose JSON lines land, parsed, in `lines`. */
+export function capturedLogs(level: pino.Level): {
+  logger: pino.Logger;
+  lines: Record<string, unknown>[];
+} {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split("\n"))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
+}
 
 export async function gatewayFor(
   config: ConfigInput,

@@ -1,18 +1,9 @@
 /** Logs: breaker transitions at error/warn with upstream, reason and thresholds; no per-request info lines. */
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { closedPort, gatewayFor, request, startUpstream } from "./harness";
+import { capturedLogs, closedPort, gatewayFor, request, startUpstream } from "./harness";
 import type { Gateway } from "../src/gateway";
 
-const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const l of chunk.toString().split("\n"))
-      if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-    cb();
-  },
-});
+const { logger, lines } = capturedLogs("info");
 let gw: Gateway | undefined;
 
 afterAll(async () => {
@@ -38,7 +29,7 @@ describe("logging", () => {
           ok: { match: { pathPrefix: "/ok" }, upstream: "ok" },
         },
       },
-      { logger: pino({ level: "info" }, sink) },
+      { logger },
     );
     const before = lines.length;
     for (let i = 0; i < 20; i++) expect((await request(`${gw.url}/ok/x`)).status).toBe(200);

@@ -5,13 +5,12 @@
  */
 import http, { type IncomingMessage } from "node:http";
 import net, { type AddressInfo } from "node:net";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { loadConfig, type ConfigInput } from "@rg/core";
 import type { Gateway } from "../src/gateway";
 import {
+  capturedLogs,
   closedPort,
   gatewayFor,
   request,
@@ -711,14 +710,7 @@ describe("slots", () => {
 describe("failing upstreams, modes and shutdown", () => {
   it("ejects an endpoint whose upstream resets its tunnels, and logs each reset at warn", async () => {
     const good = await startEcho();
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split("\n"))
-          if (l.trim()) logs.push(JSON.parse(l) as Record<string, unknown>);
-        cb();
-      },
-    });
+    const { logger, lines: logs } = capturedLogs("warn");
     const g = await gatewayFor(
       {
         upstreams: {
@@ -729,7 +721,7 @@ describe("failing upstreams, modes and shutdown", () => {
         },
         routes: { ws: { match: { pathPrefix: "/" }, ...wsRoute({ upstream: "pair" }) } },
       },
-      { logger: pino({ level: "warn" }, sink) },
+      { logger },
     );
     const url = `ws://127.0.0.1:${g.port}/resets`;
     const bad = () => g.runtime.snapshot().upstreams.pair!.endpoints.find((e) => e.id === "bad")!;
