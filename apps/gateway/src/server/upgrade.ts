@@ -8,7 +8,13 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { LiteAbortController, modeDecision, type ErrorCode, type RouteConfig } from "@rg/core";
+import {
+  LiteAbortController,
+  modeDecision,
+  type ErrorCode,
+  type Outcome,
+  type RouteConfig,
+} from "@rg/core";
 import { endRaw, rawHead, sendRawProblem, type ProblemOptions } from "../http/problem";
 import type { UpgradeResponse } from "../proxy/http-proxy-adapter";
 import {
@@ -428,8 +434,9 @@ export class UpgradeHandler {
       if (resp.tunnel === undefined) {
         // The upstream refused the handshake (or answered it as a plain request): the client
         // gets its answer.
+        // What the pipeline left to this caller (deferEndpointSuccess): its outcome, as is.
         if (result.outcome.kind === "success")
-          this.endpointPassed(result.upstream, result.endpoint);
+          this.recordEndpoint(result.upstream, result.endpoint, result.outcome);
         const body = await resp.answer!.bytes(MAX_REFUSAL_BYTES);
         if (body === undefined) {
           sendRawProblem(socket, "RG_BAD_UPSTREAM_RESPONSE", {
@@ -534,7 +541,7 @@ export class UpgradeHandler {
     const openMs = Math.round(this.d.clock.now() - entry.openedAt);
     const fields = { route, upstream, endpoint, requestId, by, openMs };
     if (by === "upstream_error") {
-      this.d.runtime.upstream(upstream)?.endpoints.record(endpoint, {
+      this.recordEndpoint(upstream, endpoint, {
         kind: "connect_error",
         errorCode,
         durationMs: openMs,
@@ -543,16 +550,19 @@ export class UpgradeHandler {
       this.d.logger.warn({ ...fields, err: errorCode }, "websocket tunnel failed upstream");
       return;
     }
-    if (by !== "client_error") this.endpointPassed(upstream, endpoint);
+    if (by !== "client_error")
+      this.recordEndpoint(upstream, endpoint, {
+        kind: "success",
+        durationMs: openMs,
+        failure: false,
+      });
     this.d.logger.debug(
       { ...fields, ...(errorCode ? { err: errorCode } : {}) },
       "websocket tunnel closed",
     );
   }
 
-  private endpointPassed(upstream: string, endpoint: string): void {
-    this.d.runtime
-      .upstream(upstream)
-      ?.endpoints.record(endpoint, { kind: "success", durationMs: 0, failure: false });
+  private recordEndpoint(upstream: string, endpoint: string, outcome: Outcome): void {
+    this.d.runtime.upstream(upstream)?.endpoints.record(endpoint, outcome);
   }
 }
