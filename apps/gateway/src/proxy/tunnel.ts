@@ -113,10 +113,12 @@ export function joinTunnel(
   });
   upstream.on("close", (hadError: boolean) => {
     by ??= "upstream";
-    if (clientTold) {
-      // The client's Close frame is on its way; the client or the grace timer ends the rest.
-    } else if (hadError) client.destroy();
-    else client.destroySoon();
+    // Once the client is told (1014), its Close is on its way: the client or the grace timer
+    // ends the rest.
+    if (!clientTold) {
+      if (hadError) client.destroy();
+      else client.destroySoon();
+    }
     closed();
   });
 
@@ -138,10 +140,10 @@ export function joinTunnel(
   };
 
   /** Closing: the direction's Close frame (unless its sender began closing already), then FIN. */
-  const finish = (d: Direction) => {
+  const finish = (d: Direction, code: number, reason: string) => {
     d.done = true;
     if (d.to.writable) {
-      if (!d.cursor.closeSeen) d.to.write(closeFrame(closing!.code, closing!.reason, d.masked));
+      if (!d.cursor.closeSeen) d.to.write(closeFrame(code, reason, d.masked));
       d.to.end();
     }
     // From now on what the sender sends (its answer to the other side's Close) is dropped.
@@ -166,7 +168,7 @@ export function joinTunnel(
     // The rest of the frame in progress, then the Close frame; nothing after it.
     const n = d.cursor.advance(chunk, true);
     if (n > 0) write(d, n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (d.cursor.atBoundary()) finish(d);
+    if (d.cursor.atBoundary()) finish(d, closing.code, closing.reason);
   };
   for (const d of [toUpstream, toClient]) {
     d.from.on("data", (chunk: Buffer) => forward(d, chunk));
@@ -189,12 +191,11 @@ export function joinTunnel(
       return false;
     if (!client.writable) return false;
     clientTold = true;
-    d.done = true;
-    toUpstream.done = true;
     client.setTimeout(0);
-    client.end(closeFrame(CLOSE_BAD_GATEWAY, "upstream connection failed", false));
-    client.resume();
-    setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+    // Towards the failed upstream nothing can go: that direction only drops what comes.
+    for (const dir of [toUpstream, toClient])
+      finish(dir, CLOSE_BAD_GATEWAY, "upstream connection failed");
+    setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
     return true;
   };
 
@@ -203,7 +204,8 @@ export function joinTunnel(
     by ??= reason;
     closing = { code, reason: text };
     client.setTimeout(0);
-    for (const d of [toUpstream, toClient]) if (!d.done && d.cursor.atBoundary()) finish(d);
+    for (const d of [toUpstream, toClient])
+      if (!d.done && d.cursor.atBoundary()) finish(d, code, text);
     setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
   };
   client.on("timeout", () => close("idle", CLOSE_GOING_AWAY, "idle timeout"));
