@@ -780,6 +780,119 @@ describe("failing upstreams, modes and shutdown", () => {
     }
   });
 
+  /** A gateway on the echo upstream whose breaker opens on 2 failures in a row. */
+  async function breakerGateway(healthyAfterMs: number, openDurationMs = 30_000) {
+    const g = await gatewayFor({
+      upstreams: {
+        echo: upstreamConfig(echo.url, {
+          circuitBreaker: {
+            enabled: true,
+            consecutiveFailures: 2,
+            minimumCalls: 100,
+            openDurationMs,
+            halfOpenMaxProbes: 1,
+            halfOpenSuccessesToClose: 1,
+          },
+        }),
+      },
+      routes: {
+        ws: {
+          match: { pathPrefix: "/" },
+          ...wsRoute({ retry: { maxAttempts: 1 }, websocket: { enabled: true, healthyAfterMs } }),
+        },
+      },
+    });
+    const breaker = () => g.runtime.snapshot().upstreams.echo!.breakers[0]!;
+    /** Open a tunnel, then have its upstream reset it; resolves with the client's close. */
+    const openAndReset = async () => {
+      const [{ ws }, server] = await upstreamSide(() => open(`ws://127.0.0.1:${g.port}/x`));
+      const end = closed(ws);
+      (server as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
+      const code = await end;
+      await until(() => g.snapshot().websocketTunnels === 0);
+      return code;
+    };
+    return { g, breaker, openAndReset };
+  }
+
+  it("opens the breaker when its upstream resets tunnels sooner than healthyAfterMs", async () => {
+    const { g, breaker, openAndReset } = await breakerGateway(60_000, 200);
+    const url = `ws://127.0.0.1:${g.port}/x`;
+    try {
+      // Each handshake is a 101; the reset right after it is what the breaker counts.
+      expect(await openAndReset()).toMatchObject({ code: 1014 });
+      expect(breaker()).toMatchObject({ state: "closed", window: { calls: 1, failures: 1 } });
+      await openAndReset();
+      expect(breaker()).toMatchObject({
+        state: "open",
+        reason: { trigger: "consecutive_failures" },
+      });
+      const seen = echo.handshakes.length;
+      const r = await refused(url);
+      expect(r.status).toBe(503);
+      expect((JSON.parse(r.body) as { code: string }).code).toBe("RG_BREAKER_OPEN");
+      expect(echo.handshakes.length).toBe(seen);
+
+      // Half-open: one probe gets through and keeps its slot while its tunnel is young.
+      let probe: WebSocket | undefined;
+      let probeServer: WebSocket | undefined;
+      await until(async () => {
+        try {
+          [{ ws: probe }, probeServer] = await upstreamSide(() => open(url));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect(breaker()).toMatchObject({ state: "half_open", halfOpen: { inFlight: 1 } });
+      expect((await refused(url)).status).toBe(503);
+      // The probe's upstream resets it: the breaker opens again.
+      const end = closed(probe!);
+      (probeServer as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
+      await end;
+      await until(() => breaker().state === "open");
+      expect(breaker().reason).toMatchObject({ trigger: "probe_failed" });
+
+      // A probe whose tunnel either side closes cleanly closes the breaker.
+      await until(async () => {
+        try {
+          [{ ws: probe }] = await upstreamSide(() => open(url));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const clean = closed(probe!);
+      probe!.close(1000, "done");
+      await clean;
+      await until(() => breaker().state === "closed");
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("counts a tunnel's handshake as a success once it has lasted healthyAfterMs", async () => {
+    const { g, breaker } = await breakerGateway(100);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const [{ ws }, server] = await upstreamSide(() => open(`ws://127.0.0.1:${g.port}/x`));
+        await until(() => breaker().window.calls === i + 1);
+        const end = closed(ws);
+        (server as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
+        expect(await end).toMatchObject({ code: 1014 });
+        await until(() => g.snapshot().websocketTunnels === 0);
+      }
+      // Three resets after the tunnels proved healthy: no failure on the breaker, which stays
+      // closed; outlier detection still counted each one against the endpoint.
+      expect(breaker()).toMatchObject({ state: "closed", window: { calls: 3, failures: 0 } });
+      expect(
+        await metricValue(g, 'rg_websocket_tunnels_closed_total{route="ws",by="upstream_error"}'),
+      ).toBe(3);
+    } finally {
+      await g.close();
+    }
+  });
+
   it("opens the breaker on failed handshakes and answers breaker-open with Retry-After", async () => {
     const port = await closedPort();
     const g = await gatewayFor({

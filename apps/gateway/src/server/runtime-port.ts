@@ -29,7 +29,7 @@ export interface PipelineLike {
 }
 
 export interface HealthTargetLike {
-  /** Passive outlier detection: one classified call (a tunnel's end, see deferEndpointSuccess). */
+  /** Passive outlier detection: one classified call (a tunnel's end, see deferSuccess). */
   record(id: string, outcome: Outcome): void;
   recordHealthCheck(id: string, passed: boolean, detail: string): void;
   healthCheckIntervalMs(id: string): number;

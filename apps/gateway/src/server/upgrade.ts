@@ -11,6 +11,8 @@ import type { Socket } from "node:net";
 import {
   LiteAbortController,
   modeDecision,
+  type BreakerPermit,
+  type CancelTimer,
   type ErrorCode,
   type Outcome,
   type RouteConfig,
@@ -134,6 +136,11 @@ interface OpenTunnel {
   requestId: string;
   openedAt: number;
   tunnel: Tunnel;
+  /**
+   * The handshake's breaker permit until the tunnel has lasted `websocket.healthyAfterMs`
+   * (or ended): a tunnel its upstream resets at once is a failed call, not a 101's success.
+   */
+  verdict: { permit: BreakerPermit; handshake: Outcome; cancel: CancelTimer } | undefined;
 }
 
 const RETRY_AFTER_MS: Partial<Record<ErrorCode, number>> = {
@@ -402,8 +409,9 @@ export class UpgradeHandler {
         retryable: true,
         hasStale: false,
         signal: clientGone.signal,
-        // A 101 says little of the endpoint: its tunnel's end is what counts (see ended()).
-        deferEndpointSuccess: true,
+        // A 101 says little of the upstream: what its tunnel does next is what counts (see
+        // settleBreaker() and ended()).
+        deferSuccess: true,
       },
       (a) =>
         d.adapter.upgrade(a.upstream, a.endpoint, {
@@ -421,7 +429,11 @@ export class UpgradeHandler {
     early.whenGone(undefined);
 
     if (socket.destroyed || clientGone.signal.aborted) {
-      if (result.type === "response") result.response.discard();
+      if (result.type === "response") {
+        // A client that left says nothing about the upstream.
+        result.permit?.release();
+        result.response.discard();
+      }
       socket.destroy();
       return false;
     }
@@ -434,9 +446,11 @@ export class UpgradeHandler {
       if (resp.tunnel === undefined) {
         // The upstream refused the handshake (or answered it as a plain request): the client
         // gets its answer.
-        // What the pipeline left to this caller (deferEndpointSuccess): its outcome, as is.
-        if (result.outcome.kind === "success")
+        // What the pipeline left to this caller (deferSuccess): its outcome, as is.
+        if (result.outcome.kind === "success") {
+          result.permit?.record(result.outcome);
           this.recordEndpoint(result.upstream, result.endpoint, result.outcome);
+        }
         const body = await resp.answer!.bytes(MAX_REFUSAL_BYTES);
         if (body === undefined) {
           sendRawProblem(socket, "RG_BAD_UPSTREAM_RESPONSE", {
@@ -459,6 +473,7 @@ export class UpgradeHandler {
       }
       const up = resp.tunnel;
       if (!socket.writable) {
+        result.permit?.release();
         up.socket.destroy();
         return false;
       }
@@ -488,7 +503,17 @@ export class UpgradeHandler {
           rc.websocket.idleTimeoutMs,
           (by, errorCode) => this.ended(entry, by, errorCode),
         ),
+        verdict: undefined,
       };
+      const permit = result.permit;
+      const healthyAfterMs = rc.websocket.healthyAfterMs;
+      if (permit !== undefined && healthyAfterMs > 0)
+        entry.verdict = {
+          permit,
+          handshake: result.outcome,
+          cancel: d.clock.setTimer(healthyAfterMs, () => this.settleBreaker(entry, "healthy")),
+        };
+      else permit?.record(result.outcome);
       this.open.add(entry);
       d.logger.debug({ route: route.id, requestId }, "websocket tunnel open");
       // Past the drain's end (its time limit ran out while this handshake was in progress).
@@ -527,14 +552,44 @@ export class UpgradeHandler {
   }
 
   /**
+   * The handshake's verdict on the breaker, once: a success when the tunnel has lasted
+   * `healthyAfterMs` or either side closed it sooner; a failure when the upstream's socket
+   * failed sooner (the handshake's duration, so a tunnel's age never reads as a slow call);
+   * nothing when the client's socket failed. So an upstream that resets every tunnel opens
+   * its breaker as one that fails every request does, and a half-open probe that is reset
+   * reopens it.
+   */
+  private settleBreaker(
+    entry: OpenTunnel,
+    by: TunnelEnd | "healthy",
+    errorCode?: string | undefined,
+  ): void {
+    const v = entry.verdict;
+    if (v === undefined) return;
+    entry.verdict = undefined;
+    v.cancel();
+    if (by === "client_error") v.permit.release();
+    else if (by === "upstream_error")
+      v.permit.record({
+        kind: "connect_error",
+        errorCode,
+        durationMs: v.handshake.durationMs,
+        failure: true,
+      });
+    else v.permit.record(v.handshake);
+  }
+
+  /**
    * A tunnel's end feeds its endpoint's passive outlier detection, in place of the handshake's
    * 101: a failed upstream socket (reset, keep-alive timeout) is a failure, so an endpoint that
    * resets its tunnels is ejected after `consecutive5xx` of them like one that fails requests;
    * a close by either side, the idle timeout or the gateway passes. A client's failed socket
-   * says nothing about the upstream. The breaker and the SLIs count handshakes only.
+   * says nothing about the upstream. The breaker hears of the end only within
+   * `healthyAfterMs` (settleBreaker); the SLIs count handshakes only.
    */
   private ended(entry: OpenTunnel, by: TunnelEnd, errorCode: string | undefined): void {
     this.open.delete(entry);
+    this.settleBreaker(entry, by, errorCode);
     const { route, upstream, endpoint, requestId } = entry;
     this.release(route, entry.client);
     this.d.metrics.tunnelClosed(route, by);

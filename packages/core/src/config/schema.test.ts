@@ -27,6 +27,7 @@ describe("config schema", () => {
     expect(r.config.routes.payments!.websocket).toEqual({
       enabled: false,
       idleTimeoutMs: 300_000,
+      healthyAfterMs: 5000,
       maxConnections: 1000,
     });
     expect(r.config.routes.inventory!.websocket).toMatchObject({

@@ -452,6 +452,11 @@ export const websocketSchema = z
     idleTimeoutMs: ms()
       .default(300_000)
       .describe("Close a tunnel that carries no bytes either way for this long (0: never)."),
+    healthyAfterMs: ms(600_000)
+      .default(5000)
+      .describe(
+        "How long a tunnel must last before its handshake counts as a success on the upstream's circuit breaker. A tunnel whose upstream socket fails sooner counts as a failure; one that either side closes sooner counts as a success. A half-open probe holds its slot until then. 0: the 101 counts at once.",
+      ),
     maxConnections: z
       .number()
       .int()

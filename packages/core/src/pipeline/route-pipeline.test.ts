@@ -472,7 +472,7 @@ describe("RoutePipeline: rate limit", () => {
   });
 });
 
-describe("RoutePipeline: deferred endpoint success", () => {
+describe("RoutePipeline: deferred success", () => {
   const reset = {
     kind: "connect_error",
     errorCode: "ECONNRESET",
@@ -481,7 +481,7 @@ describe("RoutePipeline: deferred endpoint success", () => {
   } as const;
 
   /** Six calls; after each, the endpoint it used fails (as a tunnel reset by its upstream). */
-  async function sixThenFail(deferEndpointSuccess: boolean, status = 200) {
+  async function sixThenFail(deferSuccess: boolean, status = 200) {
     const h = new PipelineHarness(
       testConfig(
         { retry: { maxAttempts: 1 } },
@@ -491,8 +491,11 @@ describe("RoutePipeline: deferred endpoint success", () => {
     h.script = () => h.respond(status);
     const endpoints = h.runtime.upstream("api")!.endpoints;
     for (let i = 0; i < 6; i++) {
-      const res = await h.run({ deferEndpointSuccess });
-      if (res.type === "response" && status < 500) endpoints.record(res.endpoint, reset);
+      const res = await h.run({ deferSuccess });
+      if (res.type === "response" && status < 500) {
+        endpoints.record(res.endpoint, reset);
+        res.permit?.record(reset);
+      }
     }
     return h.runtime.snapshot().upstreams.api!.endpoints.filter((e) => e.ejected).length;
   }
@@ -506,5 +509,60 @@ describe("RoutePipeline: deferred endpoint success", () => {
 
   it("still records a failed attempt at once", async () => {
     expect(await sixThenFail(true, 502)).toBe(1);
+  });
+
+  const breakerOf = (h: PipelineHarness) => h.runtime.snapshot().upstreams.api!.breakers[0]!;
+  const streak = { retry: { maxAttempts: 1 } };
+  const trips = {
+    circuitBreaker: {
+      consecutiveFailures: 2,
+      openDurationMs: 5000,
+      halfOpenMaxProbes: 1,
+      halfOpenSuccessesToClose: 1,
+    },
+  };
+
+  it("hands the success's breaker permit to the caller, whose failures open the breaker", async () => {
+    const h = new PipelineHarness(testConfig(streak, trips));
+    const first = await h.run({ deferSuccess: true });
+    expect(first.type).toBe("response");
+    const permit = first.type === "response" ? first.permit : undefined;
+    expect(permit).toBeDefined();
+    // Nothing counted until the caller settles it.
+    expect(breakerOf(h).window.calls).toBe(0);
+    permit!.record(reset);
+    permit!.record({ kind: "success", durationMs: 1, failure: false }); // settled once only
+    expect(breakerOf(h).window).toMatchObject({ calls: 1, failures: 1 });
+    const second = await h.run({ deferSuccess: true });
+    if (second.type === "response") second.permit!.record(reset);
+    expect(breakerOf(h).state).toBe("open");
+    expect((await h.run({ deferSuccess: true })).type).toBe("rejected");
+  });
+
+  it("keeps a half-open probe's slot until the caller settles it", async () => {
+    const h = new PipelineHarness(testConfig(streak, trips));
+    h.script = () => h.respond(503);
+    for (let i = 0; i < 2; i++) await h.run();
+    expect(breakerOf(h).state).toBe("open");
+    h.clock.advance(5000);
+    h.script = () => h.respond(200);
+    const probe = await h.run({ deferSuccess: true });
+    expect(probe.type).toBe("response");
+    // The probe is still out: another call is refused, and the breaker stays half-open.
+    expect(breakerOf(h)).toMatchObject({ state: "half_open", halfOpen: { inFlight: 1 } });
+    expect((await h.run({ deferSuccess: true })).type).toBe("rejected");
+    if (probe.type === "response") probe.permit!.record(probe.outcome);
+    expect(breakerOf(h).state).toBe("closed");
+  });
+
+  it("gives no permit without deferSuccess, or for an answer that is not a success", async () => {
+    const h = new PipelineHarness(testConfig(streak, trips));
+    const plain = await h.run();
+    expect(plain.type === "response" && plain.permit).toBe(undefined);
+    expect(breakerOf(h).window.calls).toBe(1);
+    h.script = () => h.respond(404);
+    const refused = await h.run({ deferSuccess: true });
+    expect(refused.type === "response" && refused.permit).toBe(undefined);
+    expect(breakerOf(h).window.calls).toBe(2);
   });
 });

@@ -20,7 +20,7 @@
 import type { RetryConfig, RouteConfig, TimeoutsConfig } from "../config/schema";
 import type { EventBus } from "../events";
 import { classify, failureStatusMatcher, type Outcome, type OutcomeKind } from "../outcome";
-import type { CircuitBreaker } from "../policies/circuit-breaker";
+import type { BreakerPermit, CircuitBreaker } from "../policies/circuit-breaker";
 import { Deadline } from "../policies/deadline";
 import { FALLBACK_ERROR, chooseFallback, type FallbackCause } from "../policies/fallback";
 import type { RateLimitDecision, RouteRateLimiter } from "../policies/rate-limit";
@@ -77,6 +77,8 @@ class Run<R> {
   cause: FallbackCause | undefined = undefined;
   retryAfterMs: number | undefined = undefined;
   aborted = false;
+  /** The successful attempt's breaker permit, left unsettled for the caller (deferSuccess). */
+  permit: BreakerPermit | undefined = undefined;
 
   /** The final answer is usable as is (success, client error, or a non-failure 429). */
   get succeeded(): boolean {
@@ -169,6 +171,7 @@ export class RoutePipeline {
         upstream: run.upstream,
         endpoint: run.endpoint,
         rateLimit,
+        permit: run.permit,
       };
     }
 
@@ -230,6 +233,7 @@ export class RoutePipeline {
           endpoint: second.endpoint,
           fromFallback: true,
           rateLimit,
+          permit: second.permit,
         };
       }
       // The fallback upstream failed too: static response, or its failure passes through.
@@ -453,9 +457,11 @@ export class RoutePipeline {
           run.aborted = true;
           return;
         }
-        admission.record(outcome);
-        if (outcome.kind !== "success" || !req.deferEndpointSuccess)
+        if (outcome.kind === "success" && req.deferSuccess) run.permit = admission;
+        else {
+          admission.record(outcome);
           up.endpoints.record(endpoint.id, outcome);
+        }
         if (retrying) {
           budget.retryFinished();
           retrying = false;

@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "../errors";
 import type { Outcome } from "../outcome";
+import type { BreakerPermit } from "../policies/circuit-breaker";
 import type { RateLimitDecision } from "../policies/rate-limit";
 import type { LiteAbortSignal } from "./abort";
 
@@ -24,11 +25,13 @@ export interface PipelineRequest {
    */
   signal?: AbortSignal;
   /**
-   * A successful attempt is not fed to the endpoint's passive outlier detection: the caller
-   * feeds what follows it instead (a WebSocket handshake's tunnel: an upstream reset fails
-   * it, any other end passes it) through `EndpointSet.record`. Failures still count at once.
+   * A successful attempt is recorded neither on its breaker nor on its endpoint's passive
+   * outlier detection: what follows it decides (a WebSocket handshake's tunnel: an upstream
+   * reset fails it, any other end passes it). The response result then carries the attempt's
+   * unsettled breaker `permit`, which the caller must settle or release; the endpoint it
+   * feeds through `EndpointSet.record`. Failures still count at once.
    */
-  deferEndpointSuccess?: boolean;
+  deferSuccess?: boolean;
 }
 
 export interface Attempt {
@@ -71,6 +74,11 @@ export type PipelineResult<R> =
       /** True when the response came from the route's fallback upstream. */
       fromFallback?: boolean;
       rateLimit?: RateLimitDecision;
+      /**
+       * With `deferSuccess`, on a success: the breaker permit of the attempt, not yet settled.
+       * `record` it with the outcome that counts, or `release` it to count nothing.
+       */
+      permit?: BreakerPermit | undefined;
     }
   | {
       type: "fallback";
