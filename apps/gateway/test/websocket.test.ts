@@ -816,9 +816,14 @@ describe("failing upstreams, modes and shutdown", () => {
   }
 
   it("opens the breaker when its upstream resets tunnels sooner than healthyAfterMs", async () => {
-    const { g, breaker, openAndReset } = await breakerGateway(60_000, 200);
+    const { g, breaker, openAndReset } = await breakerGateway(60_000, 1000);
     const url = `ws://127.0.0.1:${g.port}/x`;
     try {
+      // A client whose socket fails says nothing of the upstream: its handshake counts as nothing.
+      const { ws: leaving } = await open(url);
+      (leaving as unknown as { _socket: net.Socket })._socket.resetAndDestroy();
+      await until(() => g.snapshot().websocketTunnels === 0);
+      expect(breaker().window.calls).toBe(0);
       // Each handshake is a 101; the reset right after it is what the breaker counts.
       expect(await openAndReset()).toMatchObject({ code: 1014 });
       expect(breaker()).toMatchObject({ state: "closed", window: { calls: 1, failures: 1 } });
