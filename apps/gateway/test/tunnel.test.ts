@@ -2,6 +2,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { until } from "./harness";
 import { joinTunnel, type TunnelEnd } from "../src/proxy/tunnel";
+import { closeFrame } from "../src/proxy/ws-frames";
 
 /**
  * Two ends of one loopback TCP connection: [the outside party, the gateway's side]. Both
@@ -145,6 +146,68 @@ describe("joinTunnel", () => {
     await until(() => t.ends.length === 1);
     expect(got()).toEqual(half);
     expect(t.ends).toEqual([["upstream_error", "ECONNRESET"]]);
+  });
+
+  it("tells the client 1014 when the upstream closes before anyone sent a Close frame", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    const ended = new Promise((r) => t.client.once("end", r));
+    const frame = frames(1, 10, false);
+    t.upstream.write(frame);
+    await until(() => got().length === frame.length);
+    // A FIN with no Close frame before it: what a server whose process died leaves behind.
+    t.upstream.end();
+    await ended;
+    t.client.end(closeFrame(1014, "", true));
+    await until(() => t.ends.length === 1);
+    expect(got()).toEqual(
+      Buffer.concat([frame, closeFrame(1014, "upstream closed without a Close frame", false)]),
+    );
+    expect(t.ends).toEqual([["upstream_error", "NO_CLOSE_FRAME"]]);
+  });
+
+  it("passes an upstream's FIN inside a frame through as a half-close, and still counts it", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    const ended = new Promise((r) => t.client.once("end", r));
+    const half = frames(1, 10, false).subarray(0, 14);
+    t.upstream.end(half);
+    await ended;
+    t.client.end();
+    await until(() => t.ends.length === 1);
+    expect(got()).toEqual(half);
+    expect(t.ends).toEqual([["upstream_error", "NO_CLOSE_FRAME"]]);
+  });
+
+  it("ends cleanly when the upstream closes after its own Close frame", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    const ended = new Promise((r) => t.client.once("end", r));
+    const bye = closeFrame(1000, "bye", false);
+    t.upstream.end(bye);
+    await ended;
+    t.client.end(closeFrame(1000, "bye", true));
+    await until(() => t.ends.length === 1);
+    // Nothing added: the frame passes as it is, and the end is the upstream's own.
+    expect(got()).toEqual(bye);
+    expect(t.ends).toEqual([["upstream", undefined]]);
+  });
+
+  it("ends cleanly when the upstream drops the connection after the client's Close frame", async () => {
+    const t = await tunnel();
+    const got = bytes(t.client);
+    const sent = bytes(t.upstream);
+    const ended = new Promise((r) => t.client.once("end", r));
+    const bye = closeFrame(1000, "bye", true);
+    t.client.write(bye);
+    await until(() => sent().length === bye.length);
+    // The client began closing: a server that answers with a bare FIN has not failed.
+    t.upstream.end();
+    await ended;
+    t.client.end();
+    await until(() => t.ends.length === 1);
+    expect(got().length).toBe(0);
+    expect(t.ends).toEqual([["upstream", undefined]]);
   });
 
   it("drops what the client sends after it was told of the upstream's failure, then ends", async () => {

@@ -876,6 +876,33 @@ describe("failing upstreams, modes and shutdown", () => {
     }
   });
 
+  it("tells the client 1014 and counts a failure when the upstream drops a tunnel without a Close frame", async () => {
+    const { g, breaker } = await breakerGateway(60_000);
+    try {
+      const [{ ws }, server] = await upstreamSide(() => open(`ws://127.0.0.1:${g.port}/x`));
+      const end = closed(ws);
+      // A FIN and no Close frame: what the upstream's process dying leaves behind.
+      (server as unknown as { _socket: net.Socket })._socket.end();
+      expect(await end).toEqual({ code: 1014, reason: "upstream closed without a Close frame" });
+      await until(() => g.snapshot().websocketTunnels === 0);
+      expect(breaker().window).toMatchObject({ calls: 1, failures: 1 });
+      expect(
+        await metricValue(g, 'rg_websocket_tunnels_closed_total{route="ws",by="upstream_error"}'),
+      ).toBe(1);
+      // An upstream that closes properly is no failure.
+      const [{ ws: next }, nextServer] = await upstreamSide(() =>
+        open(`ws://127.0.0.1:${g.port}/x`),
+      );
+      const clean = closed(next);
+      nextServer.close(1001, "restarting");
+      expect(await clean).toEqual({ code: 1001, reason: "restarting" });
+      await until(() => breaker().window.calls === 2);
+      expect(breaker().window.failures).toBe(1);
+    } finally {
+      await g.close();
+    }
+  });
+
   it("counts a tunnel's handshake as a success once it has lasted healthyAfterMs", async () => {
     const { g, breaker } = await breakerGateway(100);
     try {

@@ -164,7 +164,7 @@ export class GatewayMetrics {
   });
   private readonly tunnelsClosed = new Counter({
     name: "rg_websocket_tunnels_closed_total",
-    help: "WebSocket tunnels closed, by route and by whom: client, upstream, client_error or upstream_error (that side's socket failed first: a reset, a keep-alive timeout), idle (websocket.idleTimeoutMs), config (the route stopped allowing them) or shutdown.",
+    help: "WebSocket tunnels closed, by route and by whom: client, upstream, client_error or upstream_error (that side's socket failed first: a reset, a keep-alive timeout; or the upstream closed without a Close frame), idle (websocket.idleTimeoutMs), config (the route stopped allowing them) or shutdown.",
     labelNames: ["route", "by"] as const,
     registers: [this.registry],
   });

@@ -4,15 +4,17 @@
  * boundaries, so that when it ends a tunnel itself (idle, config change, shutdown) both sides
  * get a Close frame with a code and a reason between two frames, instead of a bare TCP close
  * that a browser reports as 1006 (abnormal). When the upstream's socket fails (a reset, a
- * keep-alive timeout) between two frames towards the client, the client gets 1014 Bad Gateway,
- * so that it can tell a failed upstream from a failed gateway.
+ * keep-alive timeout) or the upstream closes its connection without a Close frame (its process
+ * died, say) between two frames towards the client, the client gets 1014 Bad Gateway, so that
+ * it can tell a failed upstream from a failed gateway.
  */
 import type { Socket } from "node:net";
 import { closeFrame, FrameCursor } from "./ws-frames";
 
 /**
  * Why a tunnel ended: who closed first (`client_error`, `upstream_error`: whose socket failed
- * first, a reset or a keep-alive timeout), or what the gateway closed it for.
+ * first, a reset or a keep-alive timeout; for the upstream also a connection it closed without
+ * a Close frame while neither side had begun closing), or what the gateway closed it for.
  */
 export type TunnelEnd =
   "client" | "upstream" | "client_error" | "upstream_error" | "idle" | "config" | "shutdown";
@@ -21,6 +23,12 @@ export type TunnelEnd =
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 export const CLOSE_BAD_GATEWAY = 1014;
+
+/**
+ * The error code of a tunnel whose upstream closed its connection (a FIN) before either side
+ * sent a Close frame: what a server's process that died or was killed leaves behind.
+ */
+export const NO_CLOSE_FRAME = "NO_CLOSE_FRAME";
 
 export interface Tunnel {
   /**
@@ -58,7 +66,9 @@ interface Direction {
  * A half-close passes through (a FIN from one side ends the other's writing side). A reset or
  * an error on the client's side destroys the upstream's; one on the upstream's side sends the
  * client 1014 when that falls between two frames (and the upstream has not begun closing),
- * and destroys the client's socket otherwise.
+ * and destroys the client's socket otherwise. An upstream's FIN before any Close frame and
+ * before the client's own FIN is such a failure too (NO_CLOSE_FRAME); when it falls inside a
+ * frame, it passes through as a half-close.
  */
 export function joinTunnel(
   client: Socket,
@@ -97,12 +107,23 @@ export function joinTunnel(
   });
   upstream.on("error", (err: NodeJS.ErrnoException) => {
     failed("upstream_error", err);
-    if (!badGateway()) client.destroy();
+    if (!badGateway("upstream connection failed")) client.destroy();
   });
   client.on("end", () => {
     by ??= "client";
   });
   upstream.on("end", () => {
+    if (
+      by === undefined &&
+      closing === undefined &&
+      !toClient.cursor.closeSeen &&
+      !toUpstream.cursor.closeSeen
+    ) {
+      // Nobody began closing: the upstream went away rather than closed.
+      by = "upstream_error";
+      errorCode = NO_CLOSE_FRAME;
+      badGateway("upstream closed without a Close frame");
+    }
     by ??= "upstream";
   });
   client.on("close", (hadError: boolean) => {
@@ -181,11 +202,11 @@ export function joinTunnel(
   }
 
   /**
-   * The upstream's socket failed: tell the client with 1014 if that can go between two frames
-   * towards it. What the client sends from now on (its answering Close) is dropped.
+   * The upstream failed: tell the client with 1014 and `reason` if that can go between two
+   * frames towards it. What the client sends from now on (its answering Close) is dropped.
    */
   let clientTold = false;
-  const badGateway = (): boolean => {
+  const badGateway = (reason: string): boolean => {
     const d = toClient;
     if (closing !== undefined || d.done || !d.cursor.atBoundary() || d.cursor.closeSeen)
       return false;
@@ -194,7 +215,7 @@ export function joinTunnel(
     client.setTimeout(0);
     // Towards the failed upstream nothing can go: that direction only drops what comes.
     for (const dir of [toUpstream, toClient])
-      finish(dir, CLOSE_BAD_GATEWAY, "upstream connection failed");
+      finish(dir, CLOSE_BAD_GATEWAY, reason);
     setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
     return true;
   };

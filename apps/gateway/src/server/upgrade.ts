@@ -581,8 +581,9 @@ export class UpgradeHandler {
 
   /**
    * A tunnel's end feeds its endpoint's passive outlier detection, in place of the handshake's
-   * 101: a failed upstream socket (reset, keep-alive timeout) is a failure, so an endpoint that
-   * resets its tunnels is ejected after `consecutive5xx` of them like one that fails requests;
+   * 101: a failed upstream socket (reset, keep-alive timeout) or a connection the upstream
+   * closed without a Close frame is a failure, so an endpoint that resets or drops its tunnels
+   * is ejected after `consecutive5xx` of them like one that fails requests;
    * a close by either side, the idle timeout or the gateway passes. A client's failed socket
    * says nothing about the upstream. The breaker hears of the end only within
    * `healthyAfterMs` (settleBreaker); the SLIs count handshakes only.
