@@ -213,9 +213,9 @@ export function joinTunnel(
     if (!client.writable) return false;
     clientTold = true;
     client.setTimeout(0);
-    // Towards the failed upstream nothing can go: that direction only drops what comes.
-    for (const dir of [toUpstream, toClient])
-      finish(dir, CLOSE_BAD_GATEWAY, reason);
+    // Towards the upstream a Close goes only if its socket still takes writes (after a FIN on a
+    // half-open connection); what comes from it from now on is dropped.
+    for (const dir of [toUpstream, toClient]) finish(dir, CLOSE_BAD_GATEWAY, reason);
     setTimeout(destroyBoth, CLOSE_GRACE_MS).unref();
     return true;
   };
