@@ -61,6 +61,8 @@ beforeAll(async () => {
     ...extra,
   });
   base = {
+    // The rate-limit tests' consumers: keys listed here are consumers of their own.
+    gateway: { consumers: { tiers: { flood: "default", calm: "default" } } },
     upstreams: {
       rate: up("rate", {
         circuitBreaker: {
@@ -289,6 +291,19 @@ describe("isolation and limits", () => {
     expect(r.headers["ratelimit"]).toMatch(/^"default";r=0;t=\d+$/);
     const other = await request(`${gw.url}/limited/x`, { headers: { "x-api-key": "calm" } });
     expect(other.status).toBe(200);
+  });
+
+  it("does not let a client escape its limit by making up a key per request", async () => {
+    const made = (i: number) => ({ headers: { "x-api-key": `made-up-${i}` } });
+    for (let i = 0; i < 3; i++)
+      expect((await request(`${gw.url}/limited/x`, made(i))).status).toBe(200);
+    // Keys not in gateway.consumers.tiers are all the same client: its address.
+    expect((await request(`${gw.url}/limited/x`, made(3))).status).toBe(429);
+    expect((await request(`${gw.url}/limited/x`)).status).toBe(429);
+    // A listed key is a consumer of its own.
+    expect(
+      (await request(`${gw.url}/limited/x`, { headers: { "x-api-key": "calm" } })).status,
+    ).toBe(200);
   });
 });
 

@@ -225,6 +225,8 @@ function wsRoute(extra: Record<string, unknown> = {}) {
 beforeAll(async () => {
   echo = await startEcho();
   base = {
+    // The per-client cap's consumers: keys listed here are consumers of their own.
+    gateway: { consumers: { tiers: { alice: "default", bob: "default" } } },
     upstreams: {
       echo: upstreamConfig(echo.url, {
         circuitBreaker: { enabled: true, consecutiveFailures: 3, minimumCalls: 100 },

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { loadConfig } from "@rg/core";
 import {
   checkTarget,
+  consumerOf,
   filterRawResponseHeaders,
   frameUpstreamBody,
   hasDotSegment,
@@ -255,5 +256,43 @@ describe("request target and Host", () => {
     }
     const v2 = checkTarget(req("/x", ["Host", "a"], "2.0"));
     expect(v2).toMatchObject({ ok: false, code: "RG_VERSION_NOT_SUPPORTED" });
+  });
+});
+
+describe("consumerOf", () => {
+  const req = (headers: IncomingHttpHeaders) =>
+    ({ headers, socket: { remoteAddress: "10.0.0.7" } }) as unknown as IncomingMessage;
+  const consumers = (extra: Record<string, unknown> = {}) =>
+    loadConfig({
+      ...minimal,
+      gateway: { consumers: { tiers: { "k-gold": "gold" }, ...extra } },
+    }).gateway.consumers;
+
+  it("knows a listed key by the key, with its tier", () => {
+    expect(consumerOf(req({ "x-api-key": "k-gold" }), consumers())).toEqual({
+      key: "key:k-gold",
+      tier: "gold",
+    });
+  });
+
+  it("knows a client by its address without a key, and by default with a key not listed", () => {
+    const byAddress = { key: "ip:10.0.0.7", tier: "default" };
+    expect(consumerOf(req({}), consumers())).toEqual(byAddress);
+    // Made-up keys buy no limit of their own: every one of them is the same client.
+    expect(consumerOf(req({ "x-api-key": "made-up-1" }), consumers())).toEqual(byAddress);
+    expect(consumerOf(req({ "x-api-key": "made-up-2" }), consumers())).toEqual(byAddress);
+  });
+
+  it("takes any key as the consumer with unknownKeys: key", () => {
+    expect(consumerOf(req({ "x-api-key": "k-new" }), consumers({ unknownKeys: "key" }))).toEqual({
+      key: "key:k-new",
+      tier: "default",
+    });
+  });
+
+  it("reads the configured header, the first of several", () => {
+    const c = consumers({ apiKeyHeader: "x-client", unknownKeys: "key" });
+    expect(consumerOf(req({ "x-client": ["a", "b"] as never }), c).key).toBe("key:a");
+    expect(consumerOf(req({ "x-api-key": "k-gold" }), c).key).toBe("ip:10.0.0.7");
   });
 });

@@ -307,18 +307,20 @@ export interface Consumer {
   tier: string;
 }
 
-/** Consumer identity: the API key header when present, else the client IP; tier from config. */
+/**
+ * Consumer identity, which rate limits and per-client caps key on: a key listed in `tiers`
+ * (with its tier); any other key only with `unknownKeys: key`, since a client could otherwise
+ * send a fresh one with every request and never be limited; else the client address.
+ */
 export function consumerOf(
   req: IncomingMessage,
-  { apiKeyHeader, tiers }: GatewayConfig["consumers"],
+  { apiKeyHeader, tiers, unknownKeys }: GatewayConfig["consumers"],
 ): Consumer {
   const raw = req.headers[apiKeyHeader];
   const apiKey = Array.isArray(raw) ? raw[0] : raw;
   if (apiKey) {
-    return {
-      key: `key:${apiKey}`,
-      tier: Object.hasOwn(tiers, apiKey) ? tiers[apiKey]! : "default",
-    };
+    if (Object.hasOwn(tiers, apiKey)) return { key: `key:${apiKey}`, tier: tiers[apiKey]! };
+    if (unknownKeys === "key") return { key: `key:${apiKey}`, tier: "default" };
   }
   return { key: `ip:${req.socket.remoteAddress ?? "unknown"}`, tier: "default" };
 }

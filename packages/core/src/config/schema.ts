@@ -707,9 +707,15 @@ export const gatewaySchema = z
           .record(z.string(), idSchema)
           .default({})
           .describe("API key → rate-limit tier. Unknown keys use 'default'."),
+        unknownKeys: z
+          .enum(["address", "key"])
+          .default("address")
+          .describe(
+            "Who sends a key that is not in `tiers`. `address`: the client address, as without a key, so a client that makes up keys gets no rate limit or tunnel cap of its own for each. `key`: the key, when a proxy in front has already checked the keys.",
+          ),
       })
       .strict()
-      .default({ apiKeyHeader: "x-api-key", tiers: {} }),
+      .default({ apiKeyHeader: "x-api-key", tiers: {}, unknownKeys: "address" }),
     cache: z
       .object({
         maxBytes: z
