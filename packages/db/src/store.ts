@@ -43,7 +43,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   try {
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     if (!readonly) {
-      sqlite.pragma("journal_mode = WAL");
+      enableWal(sqlite, busyTimeoutMs);
       sqlite.pragma("synchronous = NORMAL");
       // 32 MiB of page cache: roll-ups and month-long reads touch many index pages.
       sqlite.pragma("cache_size = -32768");
@@ -66,6 +66,26 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   } catch (e) {
     sqlite.close();
     throw e;
+  }
+}
+
+/**
+ * `journal_mode = WAL`, retried while another connection holds the lock it needs. Two
+ * processes opening a fresh file at once both ask for it, and SQLite answers one of them
+ * SQLITE_BUSY at once, without waiting through the busy timeout (which would deadlock them).
+ * So it is retried here, with a short blocking wait (opening is synchronous), for up to
+ * `budgetMs`.
+ */
+export function enableWal(sqlite: Database.Database, budgetMs: number): void {
+  const deadline = Date.now() + budgetMs;
+  for (let waitMs = 2; ; waitMs = Math.min(waitMs * 2, 50)) {
+    try {
+      sqlite.pragma("journal_mode = WAL");
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw e;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   setOverride,
 } from "../src/index";
 import { bootstrapInput, FIXTURES, tempStore, type TempStore } from "./helpers";
+import { enableWal } from "../src/store";
 
 let t: TempStore;
 const children: ChildProcess[] = [];
@@ -154,4 +155,35 @@ describe("several processes on one file", () => {
     expect(queryEvents(again, { limit: 1 })).toHaveLength(1);
     expect(currentRevision(again)).toBe(1);
   }, 60_000);
+});
+
+describe("enableWal", () => {
+  /** A connection whose `journal_mode` pragma fails with each of `errors`, then succeeds. */
+  const connection = (errors: (string | undefined)[]) => {
+    const calls: string[] = [];
+    const sqlite = {
+      pragma(text: string) {
+        calls.push(text);
+        const code = errors.shift();
+        if (code !== undefined) throw Object.assign(new Error(code), { code });
+        return "wal";
+      },
+    } as unknown as Database.Database;
+    return { sqlite, calls };
+  };
+
+  it("retries while another connection holds the lock, then switches", () => {
+    const c = connection(["SQLITE_BUSY", "SQLITE_BUSY"]);
+    enableWal(c.sqlite, 5000);
+    expect(c.calls).toEqual(Array(3).fill("journal_mode = WAL"));
+  });
+
+  it("gives up at the end of its budget, and at once on any other error", () => {
+    const busy = connection(Array(1000).fill("SQLITE_BUSY"));
+    expect(() => enableWal(busy.sqlite, 0)).toThrow("SQLITE_BUSY");
+    expect(busy.calls).toHaveLength(1);
+    const other = connection(["SQLITE_IOERR", undefined]);
+    expect(() => enableWal(other.sqlite, 5000)).toThrow("SQLITE_IOERR");
+    expect(other.calls).toHaveLength(1);
+  });
 });
