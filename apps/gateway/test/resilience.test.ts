@@ -293,6 +293,31 @@ describe("isolation and limits", () => {
     expect(other.status).toBe(200);
   });
 
+  it("knows clients behind a trusted proxy by the address it appended to X-Forwarded-For", async () => {
+    const cfg = loadConfig(base);
+    cfg.gateway.consumers.trustedProxyHops = 1;
+    gw.applyConfig(cfg);
+    try {
+      // What the client wrote before the proxy's entry is its own say, and changes nothing.
+      const from = (client: string, forged: string) => ({
+        headers: { "x-forwarded-for": `${forged}, ${client}` },
+      });
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await request(`${gw.url}/limited/x`, from("198.51.100.1", `6.6.6.${i}`))).status,
+        ).toBe(200);
+      expect((await request(`${gw.url}/limited/x`, from("198.51.100.1", "6.6.6.9"))).status).toBe(
+        429,
+      );
+      // Another client behind the same proxy (the same connection address) has its own limit.
+      expect((await request(`${gw.url}/limited/x`, from("198.51.100.2", "6.6.6.9"))).status).toBe(
+        200,
+      );
+    } finally {
+      gw.applyConfig(loadConfig(base));
+    }
+  });
+
   it("does not let a client escape its limit by making up a key per request", async () => {
     const made = (i: number) => ({ headers: { "x-api-key": `made-up-${i}` } });
     for (let i = 0; i < 3; i++)

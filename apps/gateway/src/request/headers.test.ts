@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { loadConfig } from "@rg/core";
 import {
   checkTarget,
+  clientAddress,
   consumerOf,
   filterRawResponseHeaders,
   frameUpstreamBody,
@@ -294,5 +295,36 @@ describe("consumerOf", () => {
     const c = consumers({ apiKeyHeader: "x-client", unknownKeys: "key" });
     expect(consumerOf(req({ "x-client": ["a", "b"] as never }), c).key).toBe("key:a");
     expect(consumerOf(req({ "x-api-key": "k-gold" }), c).key).toBe("ip:10.0.0.7");
+  });
+});
+
+describe("clientAddress", () => {
+  const req = (xff?: string) =>
+    ({
+      headers: xff === undefined ? {} : { "x-forwarded-for": xff },
+      socket: { remoteAddress: "10.0.0.9" },
+    }) as unknown as IncomingMessage;
+
+  it("is the connection's address without trusted proxies, whatever X-Forwarded-For says", () => {
+    expect(clientAddress(req("203.0.113.5"), 0)).toBe("10.0.0.9");
+  });
+
+  it("is what the outermost trusted proxy appended, never what the client wrote before it", () => {
+    // The client forged the first entry; the load balancer appended what it saw.
+    expect(clientAddress(req("6.6.6.6, 203.0.113.5"), 1)).toBe("203.0.113.5");
+    // Two proxies: the outer one appended the client, the inner one the outer's address.
+    expect(clientAddress(req("6.6.6.6,203.0.113.5, 192.168.1.2"), 2)).toBe("203.0.113.5");
+  });
+
+  it("falls back to the connection's address when the request did not pass the proxies", () => {
+    expect(clientAddress(req(), 1)).toBe("10.0.0.9");
+    expect(clientAddress(req("203.0.113.5"), 2)).toBe("10.0.0.9");
+    expect(clientAddress(req("203.0.113.5, "), 1)).toBe("10.0.0.9");
+  });
+
+  it("gives the consumer its key", () => {
+    const consumers = loadConfig({ ...minimal, gateway: { consumers: { trustedProxyHops: 1 } } })
+      .gateway.consumers;
+    expect(consumerOf(req("6.6.6.6, 203.0.113.5"), consumers).key).toBe("ip:203.0.113.5");
   });
 });

@@ -310,11 +310,12 @@ export interface Consumer {
 /**
  * Consumer identity, which rate limits and per-client caps key on: a key listed in `tiers`
  * (with its tier); any other key only with `unknownKeys: key`, since a client could otherwise
- * send a fresh one with every request and never be limited; else the client address.
+ * send a fresh one with every request and never be limited; else the client address. Read
+ * before the gateway appends to X-Forwarded-For.
  */
 export function consumerOf(
   req: IncomingMessage,
-  { apiKeyHeader, tiers, unknownKeys }: GatewayConfig["consumers"],
+  { apiKeyHeader, tiers, unknownKeys, trustedProxyHops }: GatewayConfig["consumers"],
 ): Consumer {
   const raw = req.headers[apiKeyHeader];
   const apiKey = Array.isArray(raw) ? raw[0] : raw;
@@ -322,5 +323,21 @@ export function consumerOf(
     if (Object.hasOwn(tiers, apiKey)) return { key: `key:${apiKey}`, tier: tiers[apiKey]! };
     if (unknownKeys === "key") return { key: `key:${apiKey}`, tier: "default" };
   }
-  return { key: `ip:${req.socket.remoteAddress ?? "unknown"}`, tier: "default" };
+  return { key: `ip:${clientAddress(req, trustedProxyHops)}`, tier: "default" };
+}
+
+/**
+ * The client's address: the connection's, or with `trustedHops` proxies in front the one the
+ * outermost of them appended to X-Forwarded-For (Envoy's xff_num_trusted_hops). Entries to its
+ * left are the client's own say and are never read.
+ */
+export function clientAddress(req: IncomingMessage, trustedHops: number): string {
+  const own = req.socket.remoteAddress ?? "unknown";
+  if (trustedHops === 0) return own;
+  const xff = req.headers["x-forwarded-for"];
+  if (xff === undefined) return own;
+  const list = (Array.isArray(xff) ? xff.join(",") : xff).split(",");
+  if (list.length < trustedHops) return own;
+  const addr = list[list.length - trustedHops]!.trim();
+  return addr === "" ? own : addr.slice(0, 64);
 }

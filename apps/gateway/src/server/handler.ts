@@ -312,6 +312,8 @@ export class RequestHandler {
     }
     const body: RequestBody = b;
 
+    // Before X-Forwarded-For gets the connection's address appended.
+    const consumer = consumerOf(req, cfg.gateway.consumers);
     prepareUpstreamHeaders(req, requestId, cfg.gateway.forwarded);
     if (!frameUpstreamBody(req, body, declaredLength)) {
       res.shouldKeepAlive = false;
@@ -323,7 +325,6 @@ export class RequestHandler {
       return;
     }
 
-    const consumer = consumerOf(req, cfg.gateway.consumers);
     const isFailureStatus = active.failureMatchers.get(route.id)!;
     const connectTimeoutMs = rc.timeouts.connectMs;
     const deadlineHeader = cfg.gateway.deadlineHeader;

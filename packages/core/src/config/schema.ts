@@ -713,9 +713,23 @@ export const gatewaySchema = z
           .describe(
             "Who sends a key that is not in `tiers`. `address`: the client address, as without a key, so a client that makes up keys gets no rate limit or tunnel cap of its own for each. `key`: the key, when a proxy in front has already checked the keys.",
           ),
+        trustedProxyHops: z
+          .number()
+          .int()
+          .min(0)
+          .max(10)
+          .default(0)
+          .describe(
+            "Proxies in front of the gateway that each append the address they saw to X-Forwarded-For. 0: the client address is the connection's. N: it is the Nth address from the right of X-Forwarded-For, the one the outermost of them appended; a request with fewer is known by its connection's address. Only right when clients cannot reach the gateway but through those proxies.",
+          ),
       })
       .strict()
-      .default({ apiKeyHeader: "x-api-key", tiers: {}, unknownKeys: "address" }),
+      .default({
+        apiKeyHeader: "x-api-key",
+        tiers: {},
+        unknownKeys: "address",
+        trustedProxyHops: 0,
+      }),
     cache: z
       .object({
         maxBytes: z
