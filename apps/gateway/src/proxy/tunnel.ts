@@ -85,10 +85,10 @@ export function joinTunnel(
   const closed = () => {
     if (--open === 0) onEnd(by ?? "client", errorCode);
   };
-  const failed = (side: "client_error" | "upstream_error", err: NodeJS.ErrnoException) => {
+  const failed = (side: "client_error" | "upstream_error", code: string | undefined) => {
     if (by === undefined) {
       by = side;
-      errorCode = err.code ?? "ERR_UNKNOWN";
+      errorCode = code ?? "ERR_UNKNOWN";
     }
   };
   const destroyBoth = () => {
@@ -102,11 +102,11 @@ export function joinTunnel(
   client.setTimeout(idleMs);
   upstream.setTimeout(0);
   client.on("error", (err: NodeJS.ErrnoException) => {
-    failed("client_error", err);
+    failed("client_error", err.code);
     upstream.destroy();
   });
   upstream.on("error", (err: NodeJS.ErrnoException) => {
-    failed("upstream_error", err);
+    failed("upstream_error", err.code);
     if (!badGateway("upstream connection failed")) client.destroy();
   });
   client.on("end", () => {
@@ -120,8 +120,7 @@ export function joinTunnel(
       !toUpstream.cursor.closeSeen
     ) {
       // Nobody began closing: the upstream went away rather than closed.
-      by = "upstream_error";
-      errorCode = NO_CLOSE_FRAME;
+      failed("upstream_error", NO_CLOSE_FRAME);
       badGateway("upstream closed without a Close frame");
     }
     by ??= "upstream";
