@@ -35,6 +35,9 @@ function frames(count: number, size: number, masked: boolean): Buffer {
   return Buffer.concat(Array.from({ length: count }, () => one));
 }
 
+/** A 10-byte frame of which only the header and 4 bytes were sent. */
+const HALF_FRAME = frames(1, 10, false).subarray(0, 14);
+
 const opened: Socket[] = [];
 afterEach(() => {
   for (const s of opened.splice(0)) s.destroy();
@@ -137,14 +140,12 @@ describe("joinTunnel", () => {
     const t = await tunnel();
     const got = bytes(t.client);
     const ended = new Promise((r) => t.client.once("end", r));
-    // A 10-byte frame of which the upstream sent the header and 4 bytes.
-    const half = frames(1, 10, false).subarray(0, 14);
-    t.upstream.write(half);
-    await until(() => got().length === half.length);
+    t.upstream.write(HALF_FRAME);
+    await until(() => got().length === HALF_FRAME.length);
     t.upstream.resetAndDestroy();
     await ended;
     await until(() => t.ends.length === 1);
-    expect(got()).toEqual(half);
+    expect(got()).toEqual(HALF_FRAME);
     expect(t.ends).toEqual([["upstream_error", "ECONNRESET"]]);
   });
 
@@ -170,12 +171,11 @@ describe("joinTunnel", () => {
     const t = await tunnel();
     const got = bytes(t.client);
     const ended = new Promise((r) => t.client.once("end", r));
-    const half = frames(1, 10, false).subarray(0, 14);
-    t.upstream.end(half);
+    t.upstream.end(HALF_FRAME);
     await ended;
     t.client.end();
     await until(() => t.ends.length === 1);
-    expect(got()).toEqual(half);
+    expect(got()).toEqual(HALF_FRAME);
     expect(t.ends).toEqual([["upstream_error", "NO_CLOSE_FRAME"]]);
   });
 
