@@ -65,6 +65,44 @@ describe("config schema", () => {
     ]);
   });
 
+  it("takes trusted proxies as addresses or CIDR ranges, and not with a hop count", () => {
+    const base = {
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+    };
+    const ok = validateConfig({
+      ...base,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"] } },
+    });
+    if (!ok.ok) throw new Error(formatIssues(ok.issues).join("\n"));
+    expect(ok.config.gateway.consumers.trustedProxies).toHaveLength(4);
+    expect(validateConfig(base)).toMatchObject({
+      ok: true,
+      config: { gateway: { consumers: { trustedProxies: [], trustedProxyHops: 0 } } },
+    });
+    const bad = validateConfig({
+      ...base,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/33", "lb.internal"] } },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(formatIssues(bad.issues)).toEqual([
+      "gateway.consumers.trustedProxies[0]: must be an IP address or a CIDR range, such as 10.0.0.0/8 or fd00::/8",
+      "gateway.consumers.trustedProxies[1]: must be an IP address or a CIDR range, such as 10.0.0.0/8 or fd00::/8",
+    ]);
+    const both = validateConfig({
+      ...base,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], trustedProxyHops: 1 } },
+    });
+    expect(both.ok).toBe(false);
+    if (both.ok) return;
+    expect(formatIssues(both.issues)).toEqual([
+      expect.stringMatching(
+        /^gateway\.consumers\.trustedProxies: set trustedProxyHops or trustedProxies, not both/,
+      ),
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -9,6 +9,14 @@ import { z } from "zod";
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const idSchema = z.string().regex(ID, "must be 1–64 letters, digits, '-' or '_'");
 
+const ipFormats = [z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()];
+/** One IP address (v4 or v6) or one CIDR range. */
+export const addressOrCidrSchema = z
+  .string()
+  .refine((s) => ipFormats.some((f) => f.safeParse(s).success), {
+    message: "must be an IP address or a CIDR range, such as 10.0.0.0/8 or fd00::/8",
+  });
+
 const ms = (max = 24 * 3600_000) => z.number().int().min(0).max(max);
 const percent = z.number().min(0).max(100);
 
@@ -720,15 +728,32 @@ export const gatewaySchema = z
           .max(10)
           .default(0)
           .describe(
-            "Proxies in front of the gateway that each append the address they saw to X-Forwarded-For. 0: the client address is the connection's. N: it is the Nth address from the right of X-Forwarded-For, the one the outermost of them appended; a request with fewer is known by its connection's address. Only right when clients cannot reach the gateway but through those proxies.",
+            "Proxies in front of the gateway that each append the address they saw to X-Forwarded-For. 0: the client address is the connection's. N: it is the Nth address from the right of X-Forwarded-For, the one the outermost of them appended; a request with fewer is known by its connection's address. Only right when clients cannot reach the gateway but through those proxies; else use `trustedProxies`.",
+          ),
+        trustedProxies: z
+          .array(addressOrCidrSchema)
+          .max(256)
+          .default([])
+          .describe(
+            "Addresses or CIDR ranges of the proxies in front of the gateway (as Envoy's xff_trusted_cidrs and nginx's set_real_ip_from with real_ip_recursive). A request from one of them is known by the rightmost X-Forwarded-For address that is not one of them; a request from anywhere else by its connection's address, whatever it sends. Not with `trustedProxyHops`.",
           ),
       })
       .strict()
+      .superRefine((c, ctx) => {
+        if (c.trustedProxyHops > 0 && c.trustedProxies.length > 0)
+          ctx.addIssue({
+            code: "custom",
+            path: ["trustedProxies"],
+            message:
+              "set trustedProxyHops or trustedProxies, not both: hops trusts whoever is that many steps away, the list only the proxies it names",
+          });
+      })
       .default({
         apiKeyHeader: "x-api-key",
         tiers: {},
         unknownKeys: "address",
         trustedProxyHops: 0,
+        trustedProxies: [],
       }),
     cache: z
       .object({
