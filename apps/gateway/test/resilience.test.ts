@@ -293,29 +293,46 @@ describe("isolation and limits", () => {
     expect(other.status).toBe(200);
   });
 
-  it("knows clients behind a trusted proxy by the address it appended to X-Forwarded-For", async () => {
+  /**
+   * Three requests from `client` pass whatever it forges in front, the fourth is limited, and
+   * another client behind the same connection address still passes.
+   */
+  async function expectLimitedPerClient(
+    consumers: Partial<ReturnType<typeof loadConfig>["gateway"]["consumers"]>,
+    xff: (client: string, forged: string) => string,
+    [client, other]: [string, string],
+  ): Promise<void> {
     const cfg = loadConfig(base);
-    cfg.gateway.consumers.trustedProxyHops = 1;
+    Object.assign(cfg.gateway.consumers, consumers);
     gw.applyConfig(cfg);
+    const status = async (c: string, forged: string) =>
+      (await request(`${gw.url}/limited/x`, { headers: { "x-forwarded-for": xff(c, forged) } }))
+        .status;
     try {
-      // What the client wrote before the proxy's entry is its own say, and changes nothing.
-      const from = (client: string, forged: string) => ({
-        headers: { "x-forwarded-for": `${forged}, ${client}` },
-      });
-      for (let i = 0; i < 3; i++)
-        expect(
-          (await request(`${gw.url}/limited/x`, from("198.51.100.1", `6.6.6.${i}`))).status,
-        ).toBe(200);
-      expect((await request(`${gw.url}/limited/x`, from("198.51.100.1", "6.6.6.9"))).status).toBe(
-        429,
-      );
-      // Another client behind the same proxy (the same connection address) has its own limit.
-      expect((await request(`${gw.url}/limited/x`, from("198.51.100.2", "6.6.6.9"))).status).toBe(
-        200,
-      );
+      for (let i = 0; i < 3; i++) expect(await status(client, `6.6.6.${i}`)).toBe(200);
+      expect(await status(client, "6.6.6.9")).toBe(429);
+      expect(await status(other, "6.6.6.9")).toBe(200);
     } finally {
       gw.applyConfig(loadConfig(base));
     }
+  }
+
+  it("knows clients behind a trusted proxy by the address it appended to X-Forwarded-For", async () => {
+    // What the client wrote before the proxy's entry is its own say, and changes nothing.
+    await expectLimitedPerClient(
+      { trustedProxyHops: 1 },
+      (client, forged) => `${forged}, ${client}`,
+      ["198.51.100.1", "198.51.100.2"],
+    );
+  });
+
+  it("knows clients behind a list of trusted proxies by the rightmost address not on it", async () => {
+    // An outer proxy (10.2.3.4) appended the client; the inner one, on loopback, the outer.
+    await expectLimitedPerClient(
+      { trustedProxies: ["127.0.0.1", "10.0.0.0/8"] },
+      (client, forged) => `${forged}, ${client}, 10.2.3.4`,
+      ["198.51.100.3", "198.51.100.4"],
+    );
   });
 
   it("does not let a client escape its limit by making up a key per request", async () => {

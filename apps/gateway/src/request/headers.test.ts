@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { loadConfig } from "@rg/core";
 import {
+  blockListOf,
   checkTarget,
   clientAddress,
   consumerOf,
@@ -326,5 +327,63 @@ describe("clientAddress", () => {
     const consumers = loadConfig({ ...minimal, gateway: { consumers: { trustedProxyHops: 1 } } })
       .gateway.consumers;
     expect(consumerOf(req("6.6.6.6, 203.0.113.5"), consumers).key).toBe("ip:203.0.113.5");
+  });
+
+  it("takes the address without the port some proxies append, and never one that is no address", () => {
+    expect(clientAddress(req("203.0.113.5:41234"), 1)).toBe("203.0.113.5");
+    expect(clientAddress(req("[2001:db8::1]:443"), 1)).toBe("2001:db8::1");
+    expect(clientAddress(req("2001:db8::1"), 1)).toBe("2001:db8::1");
+    expect(clientAddress(req("unknown"), 1)).toBe("10.0.0.9");
+    expect(clientAddress(req("[2001:db8::1"), 1)).toBe("10.0.0.9");
+  });
+});
+
+describe("clientAddress behind a list of trusted proxies", () => {
+  const req = (remoteAddress: string, xff?: string) =>
+    ({
+      headers: xff === undefined ? {} : { "x-forwarded-for": xff },
+      socket: { remoteAddress },
+    }) as unknown as IncomingMessage;
+  const trusted = blockListOf(["10.0.0.0/8", "192.168.1.2", "fd00::/8"]);
+
+  it("reads X-Forwarded-For only on a connection from a trusted proxy", () => {
+    expect(clientAddress(req("10.0.0.9", "203.0.113.5"), trusted)).toBe("203.0.113.5");
+    // A client that reaches the gateway directly cannot pick its address.
+    expect(clientAddress(req("198.51.100.7", "203.0.113.5"), trusted)).toBe("198.51.100.7");
+    expect(clientAddress(req("10.0.0.9"), trusted)).toBe("10.0.0.9");
+  });
+
+  it("skips every trusted proxy from the right, whatever their number", () => {
+    expect(clientAddress(req("10.0.0.9", "6.6.6.6, 203.0.113.5"), trusted)).toBe("203.0.113.5");
+    expect(
+      clientAddress(req("10.0.0.9", "6.6.6.6, 203.0.113.5, 192.168.1.2, 10.1.2.3"), trusted),
+    ).toBe("203.0.113.5");
+    // Two headers are one list, in order.
+    const two = req("10.0.0.9");
+    two.headers["x-forwarded-for"] = ["6.6.6.6, 203.0.113.5", "10.1.2.3"] as unknown as string;
+    expect(clientAddress(two, trusted)).toBe("203.0.113.5");
+  });
+
+  it("matches IPv6 ranges and IPv4 peers seen as IPv4-mapped IPv6", () => {
+    expect(clientAddress(req("fd00::1", "2001:db8::7, fd12::3"), trusted)).toBe("2001:db8::7");
+    expect(clientAddress(req("::ffff:10.0.0.9", "203.0.113.5"), trusted)).toBe("203.0.113.5");
+  });
+
+  it("is the leftmost entry when every one is a trusted proxy, the last good one before an entry that is no address", () => {
+    expect(clientAddress(req("10.0.0.9", "10.4.4.4, 10.1.2.3"), trusted)).toBe("10.4.4.4");
+    expect(clientAddress(req("10.0.0.9", "garbage, 10.1.2.3"), trusted)).toBe("10.1.2.3");
+    expect(clientAddress(req("10.0.0.9", "garbage"), trusted)).toBe("10.0.0.9");
+  });
+
+  it("gives the consumer its key, with the list built once per config", () => {
+    const consumers = loadConfig({
+      ...minimal,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"] } },
+    }).gateway.consumers;
+    expect(consumerOf(req("10.0.0.9", "6.6.6.6, 203.0.113.5"), consumers).key).toBe(
+      "ip:203.0.113.5",
+    );
+    expect(consumerOf(req("203.0.113.9", "203.0.113.5"), consumers).key).toBe("ip:203.0.113.9");
+    expect(blockListOf(consumers.trustedProxies)).toBe(blockListOf(consumers.trustedProxies));
   });
 });

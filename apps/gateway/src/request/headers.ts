@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { BlockList, isIP } from "node:net";
 import type { GatewayConfig } from "@rg/core";
 
 /**
@@ -315,7 +316,13 @@ export interface Consumer {
  */
 export function consumerOf(
   req: IncomingMessage,
-  { apiKeyHeader, tiers, unknownKeys, trustedProxyHops }: GatewayConfig["consumers"],
+  {
+    apiKeyHeader,
+    tiers,
+    unknownKeys,
+    trustedProxyHops,
+    trustedProxies,
+  }: GatewayConfig["consumers"],
 ): Consumer {
   const raw = req.headers[apiKeyHeader];
   const apiKey = Array.isArray(raw) ? raw[0] : raw;
@@ -323,21 +330,75 @@ export function consumerOf(
     if (Object.hasOwn(tiers, apiKey)) return { key: `key:${apiKey}`, tier: tiers[apiKey]! };
     if (unknownKeys === "key") return { key: `key:${apiKey}`, tier: "default" };
   }
-  return { key: `ip:${clientAddress(req, trustedProxyHops)}`, tier: "default" };
+  const trust = trustedProxies.length > 0 ? blockListOf(trustedProxies) : trustedProxyHops;
+  return { key: `ip:${clientAddress(req, trust)}`, tier: "default" };
+}
+
+const blockLists = new WeakMap<readonly string[], BlockList>();
+
+/** The trusted proxies as a BlockList, built once per config revision. */
+export function blockListOf(ranges: readonly string[]): BlockList {
+  let list = blockLists.get(ranges);
+  if (list) return list;
+  list = new BlockList();
+  for (const range of ranges) {
+    const slash = range.indexOf("/");
+    const addr = slash === -1 ? range : range.slice(0, slash);
+    const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
+    if (slash === -1) list.addAddress(addr, family);
+    else list.addSubnet(addr, Number(range.slice(slash + 1)), family);
+  }
+  blockLists.set(ranges, list);
+  return list;
+}
+
+function isTrusted(list: BlockList, addr: string): boolean {
+  const family = isIP(addr);
+  return family !== 0 && list.check(addr, family === 6 ? "ipv6" : "ipv4");
 }
 
 /**
- * The client's address: the connection's, or with `trustedHops` proxies in front the one the
- * outermost of them appended to X-Forwarded-For (Envoy's xff_num_trusted_hops). Entries to its
- * left are the client's own say and are never read.
+ * An X-Forwarded-For entry as a bare address: some proxies append the port too
+ * (`203.0.113.5:41234`, `[2001:db8::1]:443`). Undefined if it is no address.
  */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string {
+function bareAddress(entry: string): string | undefined {
+  const e = entry.trim();
+  if (isIP(e) !== 0) return e;
+  if (e.startsWith("[")) {
+    const end = e.indexOf("]");
+    const inner = e.slice(1, end);
+    return end > 0 && isIP(inner) === 6 ? inner : undefined;
+  }
+  const colon = e.lastIndexOf(":");
+  return colon > 0 && isIP(e.slice(0, colon)) === 4 ? e.slice(0, colon) : undefined;
+}
+
+/**
+ * The client's address. With no trusted proxies, the connection's. With a hop count N, the
+ * entry of X-Forwarded-For that the outermost of N proxies appended, the Nth from the right
+ * (Envoy's xff_num_trusted_hops). With a list of trusted proxies, and only for a connection
+ * from one of them, the rightmost entry that is not one of them, or the leftmost if all are
+ * (Envoy's xff_trusted_cidrs, nginx's real_ip_recursive). Entries to the left of it are the
+ * client's own say and are never read. A request that did not pass the proxies, or whose
+ * entry is no address, is known by its connection's address.
+ */
+export function clientAddress(req: IncomingMessage, trust: number | BlockList): string {
   const own = req.socket.remoteAddress ?? "unknown";
-  if (trustedHops === 0) return own;
+  if (trust === 0) return own;
+  if (typeof trust !== "number" && !isTrusted(trust, own)) return own;
   const xff = req.headers["x-forwarded-for"];
   if (xff === undefined) return own;
   const list = (Array.isArray(xff) ? xff.join(",") : xff).split(",");
-  if (list.length < trustedHops) return own;
-  const addr = list[list.length - trustedHops]!.trim();
-  return addr === "" ? own : addr.slice(0, 64);
+  if (typeof trust === "number") {
+    if (list.length < trust) return own;
+    return bareAddress(list[list.length - trust]!) ?? own;
+  }
+  let addr = own;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const entry = bareAddress(list[i]!);
+    if (entry === undefined) return addr;
+    addr = entry;
+    if (!isTrusted(trust, entry)) return entry;
+  }
+  return addr;
 }
