@@ -344,7 +344,7 @@ export function blockListOf(ranges: readonly string[]): BlockList {
   for (const range of ranges) {
     const slash = range.indexOf("/");
     const addr = slash === -1 ? range : range.slice(0, slash);
-    const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
+    const family = familyOf(addr) ?? "ipv4";
     if (slash === -1) list.addAddress(addr, family);
     else list.addSubnet(addr, Number(range.slice(slash + 1)), family);
   }
@@ -352,9 +352,14 @@ export function blockListOf(ranges: readonly string[]): BlockList {
   return list;
 }
 
+function familyOf(addr: string): "ipv4" | "ipv6" | undefined {
+  const v = isIP(addr);
+  return v === 4 ? "ipv4" : v === 6 ? "ipv6" : undefined;
+}
+
 function isTrusted(list: BlockList, addr: string): boolean {
-  const family = isIP(addr);
-  return family !== 0 && list.check(addr, family === 6 ? "ipv6" : "ipv4");
+  const family = familyOf(addr);
+  return family !== undefined && list.check(addr, family);
 }
 
 /**
@@ -379,8 +384,9 @@ function bareAddress(entry: string): string | undefined {
  * (Envoy's xff_num_trusted_hops). With a list of trusted proxies, and only for a connection
  * from one of them, the rightmost entry that is not one of them, or the leftmost if all are
  * (Envoy's xff_trusted_cidrs, nginx's real_ip_recursive). Entries to the left of it are the
- * client's own say and are never read. A request that did not pass the proxies, or whose
- * entry is no address, is known by its connection's address.
+ * client's own say and are never read. A request that did not pass the proxies is known by
+ * its connection's address, as is one whose entry is no address; with the list, such an
+ * entry gives the last good address to its right.
  */
 export function clientAddress(req: IncomingMessage, trust: number | BlockList): string {
   const own = req.socket.remoteAddress ?? "unknown";
