@@ -103,6 +103,37 @@ describe("config schema", () => {
     ]);
   });
 
+  it("reads client addresses from X-Forwarded-For unless told Forwarded, and refuses other headers", () => {
+    const base = {
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+    };
+    expect(validateConfig(base)).toMatchObject({
+      ok: true,
+      config: { gateway: { consumers: { clientAddressHeader: "x-forwarded-for" } } },
+    });
+    expect(
+      validateConfig({
+        ...base,
+        gateway: { consumers: { trustedProxyHops: 1, clientAddressHeader: "forwarded" } },
+      }),
+    ).toMatchObject({
+      ok: true,
+      config: { gateway: { consumers: { clientAddressHeader: "forwarded" } } },
+    });
+    const bad = validateConfig({
+      ...base,
+      gateway: { consumers: { clientAddressHeader: "x-real-ip" } },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(formatIssues(bad.issues)).toEqual([
+      expect.stringMatching(
+        /^gateway\.consumers\.clientAddressHeader: .*"x-forwarded-for".*"forwarded"/,
+      ),
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
