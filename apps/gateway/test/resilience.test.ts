@@ -299,15 +299,14 @@ describe("isolation and limits", () => {
    */
   async function expectLimitedPerClient(
     consumers: Partial<ReturnType<typeof loadConfig>["gateway"]["consumers"]>,
-    xff: (client: string, forged: string) => string,
+    headers: (client: string, forged: string) => Record<string, string>,
     [client, other]: [string, string],
   ): Promise<void> {
     const cfg = loadConfig(base);
     Object.assign(cfg.gateway.consumers, consumers);
     gw.applyConfig(cfg);
     const status = async (c: string, forged: string) =>
-      (await request(`${gw.url}/limited/x`, { headers: { "x-forwarded-for": xff(c, forged) } }))
-        .status;
+      (await request(`${gw.url}/limited/x`, { headers: headers(c, forged) })).status;
     try {
       for (let i = 0; i < 3; i++) expect(await status(client, `6.6.6.${i}`)).toBe(200);
       expect(await status(client, "6.6.6.9")).toBe(429);
@@ -321,7 +320,7 @@ describe("isolation and limits", () => {
     // What the client wrote before the proxy's entry is its own say, and changes nothing.
     await expectLimitedPerClient(
       { trustedProxyHops: 1 },
-      (client, forged) => `${forged}, ${client}`,
+      (client, forged) => ({ "x-forwarded-for": `${forged}, ${client}` }),
       ["198.51.100.1", "198.51.100.2"],
     );
   });
@@ -330,8 +329,19 @@ describe("isolation and limits", () => {
     // An outer proxy (10.2.3.4) appended the client; the inner one, on loopback, the outer.
     await expectLimitedPerClient(
       { trustedProxies: ["127.0.0.1", "10.0.0.0/8"] },
-      (client, forged) => `${forged}, ${client}, 10.2.3.4`,
+      (client, forged) => ({ "x-forwarded-for": `${forged}, ${client}, 10.2.3.4` }),
       ["198.51.100.3", "198.51.100.4"],
+    );
+  });
+
+  it("knows clients by the Forwarded header's for= when told to, whatever X-Forwarded-For says", async () => {
+    await expectLimitedPerClient(
+      { trustedProxies: ["127.0.0.1"], clientAddressHeader: "forwarded" },
+      (client, forged) => ({
+        forwarded: `for=${forged}, for="${client}:4711";proto=https`,
+        "x-forwarded-for": forged,
+      }),
+      ["198.51.100.5", "198.51.100.6"],
     );
   });
 

@@ -7,6 +7,7 @@ import {
   clientAddress,
   consumerOf,
   filterRawResponseHeaders,
+  forwardedFor,
   frameUpstreamBody,
   hasDotSegment,
   stripHopByHop,
@@ -385,5 +386,70 @@ describe("clientAddress behind a list of trusted proxies", () => {
     );
     expect(consumerOf(req("203.0.113.9", "203.0.113.5"), consumers).key).toBe("ip:203.0.113.9");
     expect(blockListOf(consumers.trustedProxies)).toBe(blockListOf(consumers.trustedProxies));
+  });
+});
+
+describe("forwardedFor", () => {
+  it("takes each element's for= value, unquoted, whatever its case and place", () => {
+    expect(forwardedFor("for=192.0.2.60;proto=http;by=203.0.113.43")).toEqual(["192.0.2.60"]);
+    expect(forwardedFor('For="[2001:db8:cafe::17]:4711", proto=https;FOR=198.51.100.17')).toEqual([
+      "[2001:db8:cafe::17]:4711",
+      "198.51.100.17",
+    ]);
+    expect(forwardedFor('for=unknown, for="_hidden", for=_SEVKISEK')).toEqual([
+      "unknown",
+      "_hidden",
+      "_SEVKISEK",
+    ]);
+  });
+
+  it("never cuts inside a quoted string, and gives an element without for= as empty", () => {
+    // A comma or semicolon inside quotes belongs to the value (here a host), not the list.
+    expect(forwardedFor('host="a,b;c";for=192.0.2.1, proto=http')).toEqual(["192.0.2.1", ""]);
+    expect(forwardedFor('for="192.0.2.\\9"')).toEqual(["192.0.2.9"]);
+    expect(forwardedFor("")).toEqual([""]);
+  });
+});
+
+describe("clientAddress from Forwarded", () => {
+  const req = (remoteAddress: string, headers: IncomingHttpHeaders) =>
+    ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
+  const trusted = blockListOf(["10.0.0.0/8"]);
+
+  it("reads the for= the trusted proxies appended, port and brackets dropped", () => {
+    const fwd = { forwarded: 'for=6.6.6.6, for="[2001:db8::5]:4711";proto=https, for=10.1.2.3' };
+    expect(clientAddress(req("10.0.0.9", fwd), trusted, "forwarded")).toBe("2001:db8::5");
+    expect(clientAddress(req("10.0.0.9", fwd), 2, "forwarded")).toBe("2001:db8::5");
+    expect(clientAddress(req("10.0.0.9", fwd), 1, "forwarded")).toBe("10.1.2.3");
+    // Only from a trusted proxy, as with X-Forwarded-For.
+    expect(clientAddress(req("198.51.100.7", fwd), trusted, "forwarded")).toBe("198.51.100.7");
+  });
+
+  it("reads only the header it is told, so a client cannot pick its address through the other", () => {
+    const both = { forwarded: "for=203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+    expect(clientAddress(req("10.0.0.9", both), trusted, "forwarded")).toBe("203.0.113.5");
+    expect(clientAddress(req("10.0.0.9", both), 1, "forwarded")).toBe("203.0.113.5");
+    expect(clientAddress(req("10.0.0.9", both), trusted)).toBe("6.6.6.6");
+    expect(clientAddress(req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" }), 1, "forwarded")).toBe(
+      "10.0.0.9",
+    );
+  });
+
+  it("counts unknown, obfuscated and missing for= as no address", () => {
+    const at = (forwarded: string, trust: number | typeof trusted) =>
+      clientAddress(req("10.0.0.9", { forwarded }), trust, "forwarded");
+    expect(at("for=203.0.113.5, for=unknown", 1)).toBe("10.0.0.9");
+    expect(at('for=203.0.113.5, for="_gw2"', 1)).toBe("10.0.0.9");
+    expect(at("for=203.0.113.5, proto=https", 1)).toBe("10.0.0.9");
+    expect(at("for=203.0.113.5, for=unknown, for=10.2.2.2", trusted)).toBe("10.2.2.2");
+  });
+
+  it("gives the consumer its key with clientAddressHeader: forwarded", () => {
+    const consumers = loadConfig({
+      ...minimal,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "forwarded" } },
+    }).gateway.consumers;
+    const headers = { forwarded: "for=203.0.113.5;proto=https", "x-forwarded-for": "6.6.6.6" };
+    expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
   });
 });

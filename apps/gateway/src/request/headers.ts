@@ -322,6 +322,7 @@ export function consumerOf(
     unknownKeys,
     trustedProxyHops,
     trustedProxies,
+    clientAddressHeader,
   }: GatewayConfig["consumers"],
 ): Consumer {
   const raw = req.headers[apiKeyHeader];
@@ -331,7 +332,7 @@ export function consumerOf(
     if (unknownKeys === "key") return { key: `key:${apiKey}`, tier: "default" };
   }
   const trust = trustedProxies.length > 0 ? blockListOf(trustedProxies) : trustedProxyHops;
-  return { key: `ip:${clientAddress(req, trust)}`, tier: "default" };
+  return { key: `ip:${clientAddress(req, trust, clientAddressHeader)}`, tier: "default" };
 }
 
 const blockLists = new WeakMap<readonly string[], BlockList>();
@@ -363,8 +364,9 @@ function isTrusted(list: BlockList, addr: string): boolean {
 }
 
 /**
- * An X-Forwarded-For entry as a bare address: some proxies append the port too
- * (`203.0.113.5:41234`, `[2001:db8::1]:443`). Undefined if it is no address.
+ * An X-Forwarded-For entry, or a Forwarded `for=` value, as a bare address: some proxies
+ * append the port too (`203.0.113.5:41234`, `[2001:db8::1]:443`). Undefined if it is no
+ * address (`unknown`, an obfuscated name, a made-up word).
  */
 function bareAddress(entry: string): string | undefined {
   const e = entry.trim();
@@ -378,23 +380,68 @@ function bareAddress(entry: string): string | undefined {
   return colon > 0 && isIP(e.slice(0, colon)) === 4 ? e.slice(0, colon) : undefined;
 }
 
+/** `s` cut at each `sep` that is outside a quoted string (RFC 9110 §5.6.4). */
+function splitOutsideQuotes(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) {
+      parts.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(s.slice(start));
+  return parts;
+}
+
+/**
+ * The `for=` value of each element of a Forwarded header (RFC 7239 §4), left to right and
+ * unquoted; an empty string for an element without one, so that it counts as a hop that
+ * gave no address.
+ */
+export function forwardedFor(value: string): string[] {
+  return splitOutsideQuotes(value, ",").map((element) => {
+    for (const pair of splitOutsideQuotes(element, ";")) {
+      const eq = pair.indexOf("=");
+      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== "for") continue;
+      const v = pair.slice(eq + 1).trim();
+      return v.length >= 2 && v.startsWith('"') && v.endsWith('"')
+        ? v.slice(1, -1).replace(/\\(.)/g, "$1")
+        : v;
+    }
+    return "";
+  });
+}
+
 /**
  * The client's address. With no trusted proxies, the connection's. With a hop count N, the
- * entry of X-Forwarded-For that the outermost of N proxies appended, the Nth from the right
- * (Envoy's xff_num_trusted_hops). With a list of trusted proxies, and only for a connection
- * from one of them, the rightmost entry that is not one of them, or the leftmost if all are
- * (Envoy's xff_trusted_cidrs, nginx's real_ip_recursive). Entries to the left of it are the
- * client's own say and are never read. A request that did not pass the proxies is known by
- * its connection's address, as is one whose entry is no address; with the list, such an
- * entry gives the last good address to its right.
+ * entry of X-Forwarded-For (or Forwarded's `for=`, as `header` says) that the outermost of N
+ * proxies appended, the Nth from the right (Envoy's xff_num_trusted_hops). With a list of
+ * trusted proxies, and only for a connection from one of them, the rightmost entry that is
+ * not one of them, or the leftmost if all are (Envoy's xff_trusted_cidrs, nginx's
+ * real_ip_recursive). Entries to the left of it are the client's own say and are never read,
+ * nor is the header that `header` does not name. A request that did not pass the proxies is
+ * known by its connection's address, as is one whose entry is no address; with the list,
+ * such an entry gives the last good address to its right.
  */
-export function clientAddress(req: IncomingMessage, trust: number | BlockList): string {
+export function clientAddress(
+  req: IncomingMessage,
+  trust: number | BlockList,
+  header: "x-forwarded-for" | "forwarded" = "x-forwarded-for",
+): string {
   const own = req.socket.remoteAddress ?? "unknown";
   if (trust === 0) return own;
   if (typeof trust !== "number" && !isTrusted(trust, own)) return own;
-  const xff = req.headers["x-forwarded-for"];
-  if (xff === undefined) return own;
-  const list = (Array.isArray(xff) ? xff.join(",") : xff).split(",");
+  const raw = req.headers[header];
+  if (raw === undefined) return own;
+  const joined = Array.isArray(raw) ? raw.join(",") : raw;
+  const list = header === "forwarded" ? forwardedFor(joined) : joined.split(",");
   if (typeof trust === "number") {
     if (list.length < trust) return own;
     return bareAddress(list[list.length - trust]!) ?? own;
