@@ -433,7 +433,7 @@ export function forwardedFor(value: string): string[] {
 export function clientAddress(
   req: IncomingMessage,
   trust: number | BlockList,
-  header: "x-forwarded-for" | "forwarded" = "x-forwarded-for",
+  header: GatewayConfig["consumers"]["clientAddressHeader"] = "x-forwarded-for",
 ): string {
   const own = req.socket.remoteAddress ?? "unknown";
   if (trust === 0) return own;
