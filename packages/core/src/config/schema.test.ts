@@ -9,6 +9,11 @@ import {
   validateConfig,
 } from "./index";
 
+/** One upstream and one route, for tests of the gateway-wide settings. */
+const minimal = {
+  upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+  routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+};
 const example = readFileSync(join(import.meta.dirname, "../../../../config/example.yaml"), "utf8");
 
 describe("config schema", () => {
@@ -66,22 +71,18 @@ describe("config schema", () => {
   });
 
   it("takes trusted proxies as addresses or CIDR ranges, and not with a hop count", () => {
-    const base = {
-      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
-      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
-    };
     const ok = validateConfig({
-      ...base,
+      ...minimal,
       gateway: { consumers: { trustedProxies: ["10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"] } },
     });
     if (!ok.ok) throw new Error(formatIssues(ok.issues).join("\n"));
     expect(ok.config.gateway.consumers.trustedProxies).toHaveLength(4);
-    expect(validateConfig(base)).toMatchObject({
+    expect(validateConfig(minimal)).toMatchObject({
       ok: true,
       config: { gateway: { consumers: { trustedProxies: [], trustedProxyHops: 0 } } },
     });
     const bad = validateConfig({
-      ...base,
+      ...minimal,
       gateway: { consumers: { trustedProxies: ["10.0.0.0/33", "lb.internal"] } },
     });
     expect(bad.ok).toBe(false);
@@ -91,7 +92,7 @@ describe("config schema", () => {
       "gateway.consumers.trustedProxies[1]: must be an IP address or a CIDR range, such as 10.0.0.0/8 or fd00::/8",
     ]);
     const both = validateConfig({
-      ...base,
+      ...minimal,
       gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], trustedProxyHops: 1 } },
     });
     expect(both.ok).toBe(false);
@@ -104,17 +105,13 @@ describe("config schema", () => {
   });
 
   it("reads client addresses from X-Forwarded-For unless told Forwarded, and refuses other headers", () => {
-    const base = {
-      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
-      routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
-    };
-    expect(validateConfig(base)).toMatchObject({
+    expect(validateConfig(minimal)).toMatchObject({
       ok: true,
       config: { gateway: { consumers: { clientAddressHeader: "x-forwarded-for" } } },
     });
     expect(
       validateConfig({
-        ...base,
+        ...minimal,
         gateway: { consumers: { trustedProxyHops: 1, clientAddressHeader: "forwarded" } },
       }),
     ).toMatchObject({
@@ -122,7 +119,7 @@ describe("config schema", () => {
       config: { gateway: { consumers: { clientAddressHeader: "forwarded" } } },
     });
     const bad = validateConfig({
-      ...base,
+      ...minimal,
       gateway: { consumers: { clientAddressHeader: "x-real-ip" } },
     });
     expect(bad.ok).toBe(false);
