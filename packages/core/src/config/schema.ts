@@ -728,20 +728,23 @@ export const gatewaySchema = z
           .max(10)
           .default(0)
           .describe(
-            "Proxies in front of the gateway that each append the address they saw to X-Forwarded-For (or to Forwarded, with `clientAddressHeader`). 0: the client address is the connection's. N: it is the Nth address from the right of X-Forwarded-For, the one the outermost of them appended; a request with fewer is known by its connection's address. Only right when clients cannot reach the gateway but through those proxies; else use `trustedProxies`.",
+            "Proxies in front of the gateway that each append the address they saw to X-Forwarded-For (or to the header `clientAddressHeader` names). 0: the client address is the connection's. N: it is the Nth address from the right of X-Forwarded-For, the one the outermost of them appended; a request with fewer is known by its connection's address. Only right when clients cannot reach the gateway but through those proxies; else use `trustedProxies`.",
           ),
         trustedProxies: z
           .array(addressOrCidrSchema)
           .max(256)
           .default([])
           .describe(
-            "Addresses or CIDR ranges of the proxies in front of the gateway (as Envoy's xff_trusted_cidrs and nginx's set_real_ip_from with real_ip_recursive). A request from one of them is known by the rightmost X-Forwarded-For (or Forwarded, with `clientAddressHeader`) address that is not one of them; a request from anywhere else by its connection's address, whatever it sends. Not with `trustedProxyHops`.",
+            "Addresses or CIDR ranges of the proxies in front of the gateway (as Envoy's xff_trusted_cidrs and nginx's set_real_ip_from with real_ip_recursive). A request from one of them is known by the rightmost X-Forwarded-For (or `clientAddressHeader`) address that is not one of them; a request from anywhere else by its connection's address, whatever it sends. Not with `trustedProxyHops`.",
           ),
         clientAddressHeader: z
-          .enum(["x-forwarded-for", "forwarded"])
+          .string()
+          .trim()
+          .toLowerCase()
+          .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, "must be a header name, such as x-real-ip")
           .default("x-forwarded-for")
           .describe(
-            "The header the proxies in front write client addresses to, as nginx's real_ip_header: `x-forwarded-for`, or `forwarded` (RFC 7239, the `for=` of each element; `unknown` and obfuscated names count as no address). Read only with `trustedProxyHops` or `trustedProxies`, and the other header never, so a client cannot pick its address through the one the proxies leave alone.",
+            "The header the proxies in front write client addresses to, as nginx's real_ip_header: `x-forwarded-for`; `forwarded` (RFC 7239, the `for=` of each element; `unknown` and obfuscated names count as no address); or any other, such as `x-real-ip`, `cf-connecting-ip` or `true-client-ip`, read as a comma-separated list of addresses like X-Forwarded-For. Read only with `trustedProxyHops` or `trustedProxies`, and no other header ever, so a client cannot pick its address through one the proxies leave alone.",
           ),
       })
       .strict()
