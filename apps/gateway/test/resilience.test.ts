@@ -345,6 +345,15 @@ describe("isolation and limits", () => {
     );
   });
 
+  it("knows clients by X-Real-IP when told to, whatever X-Forwarded-For says", async () => {
+    // As behind nginx with proxy_set_header X-Real-IP $remote_addr, which replaces the client's.
+    await expectLimitedPerClient(
+      { trustedProxies: ["127.0.0.1"], clientAddressHeader: "x-real-ip" },
+      (client, forged) => ({ "x-real-ip": client, "x-forwarded-for": forged }),
+      ["198.51.100.7", "198.51.100.8"],
+    );
+  });
+
   it("does not let a client escape its limit by making up a key per request", async () => {
     const made = (i: number) => ({ headers: { "x-api-key": `made-up-${i}` } });
     for (let i = 0; i < 3; i++)

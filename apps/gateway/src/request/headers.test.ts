@@ -453,3 +453,39 @@ describe("clientAddress from Forwarded", () => {
     expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
   });
 });
+
+describe("clientAddress from another header", () => {
+  const req = (remoteAddress: string, headers: IncomingHttpHeaders) =>
+    ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
+  const trusted = blockListOf(["10.0.0.0/8"]);
+
+  it("reads X-Real-IP from a trusted proxy, and never X-Forwarded-For", () => {
+    const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+    expect(clientAddress(req("10.0.0.9", headers), trusted, "x-real-ip")).toBe("203.0.113.5");
+    expect(clientAddress(req("10.0.0.9", headers), 1, "x-real-ip")).toBe("203.0.113.5");
+    // From anywhere else it is the client's own say.
+    expect(clientAddress(req("198.51.100.7", headers), trusted, "x-real-ip")).toBe("198.51.100.7");
+    const onlyXff = req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" });
+    expect(clientAddress(onlyXff, trusted, "x-real-ip")).toBe("10.0.0.9");
+    expect(clientAddress(onlyXff, 1, "x-real-ip")).toBe("10.0.0.9");
+  });
+
+  it("reads a repeated header as a list, rightmost first, ports dropped and junk no address", () => {
+    // Node joins repeated headers with ", ": the proxy's is the last.
+    const twice = { "cf-connecting-ip": "6.6.6.6, [2001:db8::7]:443" };
+    expect(clientAddress(req("10.0.0.9", twice), trusted, "cf-connecting-ip")).toBe("2001:db8::7");
+    expect(clientAddress(req("10.0.0.9", twice), 2, "cf-connecting-ip")).toBe("6.6.6.6");
+    const junk = { "x-real-ip": "not-an-address" };
+    expect(clientAddress(req("10.0.0.9", junk), trusted, "x-real-ip")).toBe("10.0.0.9");
+    expect(clientAddress(req("10.0.0.9", junk), 1, "x-real-ip")).toBe("10.0.0.9");
+  });
+
+  it("gives the consumer its key with a header named in any case in the config", () => {
+    const consumers = loadConfig({
+      ...minimal,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "X-Real-IP" } },
+    }).gateway.consumers;
+    const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+    expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
+  });
+});

@@ -421,8 +421,9 @@ export function forwardedFor(value: string): string[] {
 
 /**
  * The client's address. With no trusted proxies, the connection's. With a hop count N, the
- * entry of X-Forwarded-For (or Forwarded's `for=`, as `header` says) that the outermost of N
- * proxies appended, the Nth from the right (Envoy's xff_num_trusted_hops). With a list of
+ * entry of X-Forwarded-For (or of the header `header` names: Forwarded's `for=`s, or another
+ * such as X-Real-IP read as a comma-separated list) that the outermost of N proxies appended,
+ * the Nth from the right (Envoy's xff_num_trusted_hops). With a list of
  * trusted proxies, and only for a connection from one of them, the rightmost entry that is
  * not one of them, or the leftmost if all are (Envoy's xff_trusted_cidrs, nginx's
  * real_ip_recursive). Entries to the left of it are the client's own say and are never read,
