@@ -297,6 +297,9 @@ describe("consumerOf", () => {
     const c = consumers({ apiKeyHeader: "x-client", unknownKeys: "key" });
     expect(consumerOf(req({ "x-client": ["a", "b"] as never }), c).key).toBe("key:a");
     expect(consumerOf(req({ "x-api-key": "k-gold" }), c).key).toBe("ip:10.0.0.7");
+    // Named in any case in the config, it still matches Node's lowercase header keys.
+    const mixed = consumers({ apiKeyHeader: "X-Client", unknownKeys: "key" });
+    expect(consumerOf(req({ "x-client": "a" }), mixed).key).toBe("key:a");
   });
 });
 

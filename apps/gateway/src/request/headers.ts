@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
-import type { GatewayConfig } from "@rg/core";
+import { HTTP_TOKEN, type GatewayConfig } from "@rg/core";
 
 /**
  * RFC 9110 §7.6.1 connection-specific fields (Connection, Keep-Alive, TE, Trailer,
@@ -254,11 +254,9 @@ function quoteForwardedFor(ip: string): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 /** RFC 7239 values that are not tokens (a host with a port, for one) must be quoted. */
 function forwardedValue(v: string): string {
-  return TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, "")}"`;
+  return HTTP_TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, "")}"`;
 }
 
 /**
@@ -423,13 +421,13 @@ export function forwardedFor(value: string): string[] {
  * The client's address. With no trusted proxies, the connection's. With a hop count N, the
  * entry of X-Forwarded-For (or of the header `header` names: Forwarded's `for=`s, or another
  * such as X-Real-IP read as a comma-separated list) that the outermost of N proxies appended,
- * the Nth from the right (Envoy's xff_num_trusted_hops). With a list of
- * trusted proxies, and only for a connection from one of them, the rightmost entry that is
- * not one of them, or the leftmost if all are (Envoy's xff_trusted_cidrs, nginx's
- * real_ip_recursive). Entries to the left of it are the client's own say and are never read,
- * nor is the header that `header` does not name. A request that did not pass the proxies is
- * known by its connection's address, as is one whose entry is no address; with the list,
- * such an entry gives the last good address to its right.
+ * the Nth from the right (Envoy's xff_num_trusted_hops). With a list of trusted proxies, and
+ * only for a connection from one of them, the rightmost entry that is not one of them, or the
+ * leftmost if all are (Envoy's xff_trusted_cidrs, nginx's real_ip_recursive). Entries to the
+ * left of it are the client's own say and are never read, nor is any header that `header`
+ * does not name. A request that did not pass the proxies is known by its connection's
+ * address, as is one whose entry is no address; with the list, such an entry gives the last
+ * good address to its right.
  */
 export function clientAddress(
   req: IncomingMessage,

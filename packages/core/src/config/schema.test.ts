@@ -137,6 +137,35 @@ describe("config schema", () => {
     }
   });
 
+  it("lowercases every header name it is given, so each matches Node's lowercase keys", () => {
+    const ok = validateConfig({
+      ...minimal,
+      gateway: {
+        consumers: { apiKeyHeader: "X-API-Key", clientAddressHeader: "X-Real-IP" },
+        deadlineHeader: " X-Deadline-Ms ",
+      },
+    });
+    expect(ok).toMatchObject({
+      ok: true,
+      config: {
+        gateway: {
+          consumers: { apiKeyHeader: "x-api-key", clientAddressHeader: "x-real-ip" },
+          deadlineHeader: "x-deadline-ms",
+        },
+      },
+    });
+    const bad = validateConfig({
+      ...minimal,
+      gateway: { consumers: { apiKeyHeader: "api key" }, deadlineHeader: "x-deadline:" },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(formatIssues(bad.issues)).toEqual([
+      "gateway.consumers.apiKeyHeader: must be a header name, such as x-real-ip",
+      "gateway.deadlineHeader: must be a header name, such as x-real-ip",
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

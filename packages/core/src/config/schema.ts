@@ -9,6 +9,15 @@ import { z } from "zod";
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const idSchema = z.string().regex(ID, "must be 1–64 letters, digits, '-' or '_'");
 
+/** An RFC 9110 token: what a header name, or an unquoted Forwarded value, may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header name, lowercased as Node's `req.headers` keys are, so that it matches them. */
+export const headerNameSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(HTTP_TOKEN, "must be a header name, such as x-real-ip");
+
 const ipFormats = [z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()];
 /** One IP address (v4 or v6) or one CIDR range. */
 export const addressOrCidrSchema = z
@@ -707,8 +716,7 @@ export const gatewaySchema = z
       }),
     consumers: z
       .object({
-        apiKeyHeader: z
-          .string()
+        apiKeyHeader: headerNameSchema
           .default("x-api-key")
           .describe("Header naming the consumer; the client IP is used without it."),
         tiers: z
@@ -737,11 +745,7 @@ export const gatewaySchema = z
           .describe(
             "Addresses or CIDR ranges of the proxies in front of the gateway (as Envoy's xff_trusted_cidrs and nginx's set_real_ip_from with real_ip_recursive). A request from one of them is known by the rightmost X-Forwarded-For (or `clientAddressHeader`) address that is not one of them; a request from anywhere else by its connection's address, whatever it sends. Not with `trustedProxyHops`.",
           ),
-        clientAddressHeader: z
-          .string()
-          .trim()
-          .toLowerCase()
-          .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, "must be a header name, such as x-real-ip")
+        clientAddressHeader: headerNameSchema
           .default("x-forwarded-for")
           .describe(
             "The header the proxies in front write client addresses to, as nginx's real_ip_header: `x-forwarded-for`; `forwarded` (RFC 7239, the `for=` of each element; `unknown` and obfuscated names count as no address); or any other, such as `x-real-ip`, `cf-connecting-ip` or `true-client-ip`, read as a comma-separated list of addresses like X-Forwarded-For. Read only with `trustedProxyHops` or `trustedProxies`, and no other header ever, so a client cannot pick its address through one the proxies leave alone.",
@@ -779,8 +783,7 @@ export const gatewaySchema = z
     drainTimeoutMs: ms()
       .default(10_000)
       .describe("On SIGTERM, wait this long for in-flight requests."),
-    deadlineHeader: z
-      .string()
+    deadlineHeader: headerNameSchema
       .default("x-request-deadline-ms")
       .describe("Header carrying the remaining budget upstream."),
     forwarded: z
