@@ -414,81 +414,87 @@ describe("forwardedFor", () => {
   });
 });
 
-describe("clientAddress from Forwarded", () => {
+describe("clientAddress from a header the config names", () => {
   const req = (remoteAddress: string, headers: IncomingHttpHeaders) =>
     ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
   const trusted = blockListOf(["10.0.0.0/8"]);
 
-  it("reads the for= the trusted proxies appended, port and brackets dropped", () => {
-    const fwd = { forwarded: 'for=6.6.6.6, for="[2001:db8::5]:4711";proto=https, for=10.1.2.3' };
-    expect(clientAddress(req("10.0.0.9", fwd), trusted, "forwarded")).toBe("2001:db8::5");
-    expect(clientAddress(req("10.0.0.9", fwd), 2, "forwarded")).toBe("2001:db8::5");
-    expect(clientAddress(req("10.0.0.9", fwd), 1, "forwarded")).toBe("10.1.2.3");
-    // Only from a trusted proxy, as with X-Forwarded-For.
-    expect(clientAddress(req("198.51.100.7", fwd), trusted, "forwarded")).toBe("198.51.100.7");
+  describe("Forwarded", () => {
+    it("reads the for= the trusted proxies appended, port and brackets dropped", () => {
+      const fwd = { forwarded: 'for=6.6.6.6, for="[2001:db8::5]:4711";proto=https, for=10.1.2.3' };
+      expect(clientAddress(req("10.0.0.9", fwd), trusted, "forwarded")).toBe("2001:db8::5");
+      expect(clientAddress(req("10.0.0.9", fwd), 2, "forwarded")).toBe("2001:db8::5");
+      expect(clientAddress(req("10.0.0.9", fwd), 1, "forwarded")).toBe("10.1.2.3");
+      // Only from a trusted proxy, as with X-Forwarded-For.
+      expect(clientAddress(req("198.51.100.7", fwd), trusted, "forwarded")).toBe("198.51.100.7");
+    });
+
+    it("reads only the header it is told, so a client cannot pick its address through the other", () => {
+      const both = { forwarded: "for=203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+      expect(clientAddress(req("10.0.0.9", both), trusted, "forwarded")).toBe("203.0.113.5");
+      expect(clientAddress(req("10.0.0.9", both), 1, "forwarded")).toBe("203.0.113.5");
+      expect(clientAddress(req("10.0.0.9", both), trusted)).toBe("6.6.6.6");
+      expect(clientAddress(req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" }), 1, "forwarded")).toBe(
+        "10.0.0.9",
+      );
+    });
+
+    it("counts unknown, obfuscated and missing for= as no address", () => {
+      const at = (forwarded: string, trust: number | typeof trusted) =>
+        clientAddress(req("10.0.0.9", { forwarded }), trust, "forwarded");
+      expect(at("for=203.0.113.5, for=unknown", 1)).toBe("10.0.0.9");
+      expect(at('for=203.0.113.5, for="_gw2"', 1)).toBe("10.0.0.9");
+      expect(at("for=203.0.113.5, proto=https", 1)).toBe("10.0.0.9");
+      expect(at("for=203.0.113.5, for=unknown, for=10.2.2.2", trusted)).toBe("10.2.2.2");
+    });
+
+    it("gives the consumer its key with clientAddressHeader: forwarded", () => {
+      const consumers = loadConfig({
+        ...minimal,
+        gateway: {
+          consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "forwarded" },
+        },
+      }).gateway.consumers;
+      const headers = { forwarded: "for=203.0.113.5;proto=https", "x-forwarded-for": "6.6.6.6" };
+      expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
+    });
   });
 
-  it("reads only the header it is told, so a client cannot pick its address through the other", () => {
-    const both = { forwarded: "for=203.0.113.5", "x-forwarded-for": "6.6.6.6" };
-    expect(clientAddress(req("10.0.0.9", both), trusted, "forwarded")).toBe("203.0.113.5");
-    expect(clientAddress(req("10.0.0.9", both), 1, "forwarded")).toBe("203.0.113.5");
-    expect(clientAddress(req("10.0.0.9", both), trusted)).toBe("6.6.6.6");
-    expect(clientAddress(req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" }), 1, "forwarded")).toBe(
-      "10.0.0.9",
-    );
-  });
+  describe("another header", () => {
+    it("reads X-Real-IP from a trusted proxy, and never X-Forwarded-For", () => {
+      const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+      expect(clientAddress(req("10.0.0.9", headers), trusted, "x-real-ip")).toBe("203.0.113.5");
+      expect(clientAddress(req("10.0.0.9", headers), 1, "x-real-ip")).toBe("203.0.113.5");
+      // From anywhere else it is the client's own say.
+      expect(clientAddress(req("198.51.100.7", headers), trusted, "x-real-ip")).toBe(
+        "198.51.100.7",
+      );
+      const onlyXff = req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" });
+      expect(clientAddress(onlyXff, trusted, "x-real-ip")).toBe("10.0.0.9");
+      expect(clientAddress(onlyXff, 1, "x-real-ip")).toBe("10.0.0.9");
+    });
 
-  it("counts unknown, obfuscated and missing for= as no address", () => {
-    const at = (forwarded: string, trust: number | typeof trusted) =>
-      clientAddress(req("10.0.0.9", { forwarded }), trust, "forwarded");
-    expect(at("for=203.0.113.5, for=unknown", 1)).toBe("10.0.0.9");
-    expect(at('for=203.0.113.5, for="_gw2"', 1)).toBe("10.0.0.9");
-    expect(at("for=203.0.113.5, proto=https", 1)).toBe("10.0.0.9");
-    expect(at("for=203.0.113.5, for=unknown, for=10.2.2.2", trusted)).toBe("10.2.2.2");
-  });
+    it("reads a repeated header as a list, rightmost first, ports dropped and junk no address", () => {
+      // Node joins repeated headers with ", ": the proxy's is the last.
+      const twice = { "cf-connecting-ip": "6.6.6.6, [2001:db8::7]:443" };
+      expect(clientAddress(req("10.0.0.9", twice), trusted, "cf-connecting-ip")).toBe(
+        "2001:db8::7",
+      );
+      expect(clientAddress(req("10.0.0.9", twice), 2, "cf-connecting-ip")).toBe("6.6.6.6");
+      const junk = { "x-real-ip": "not-an-address" };
+      expect(clientAddress(req("10.0.0.9", junk), trusted, "x-real-ip")).toBe("10.0.0.9");
+      expect(clientAddress(req("10.0.0.9", junk), 1, "x-real-ip")).toBe("10.0.0.9");
+    });
 
-  it("gives the consumer its key with clientAddressHeader: forwarded", () => {
-    const consumers = loadConfig({
-      ...minimal,
-      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "forwarded" } },
-    }).gateway.consumers;
-    const headers = { forwarded: "for=203.0.113.5;proto=https", "x-forwarded-for": "6.6.6.6" };
-    expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
-  });
-});
-
-describe("clientAddress from another header", () => {
-  const req = (remoteAddress: string, headers: IncomingHttpHeaders) =>
-    ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
-  const trusted = blockListOf(["10.0.0.0/8"]);
-
-  it("reads X-Real-IP from a trusted proxy, and never X-Forwarded-For", () => {
-    const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
-    expect(clientAddress(req("10.0.0.9", headers), trusted, "x-real-ip")).toBe("203.0.113.5");
-    expect(clientAddress(req("10.0.0.9", headers), 1, "x-real-ip")).toBe("203.0.113.5");
-    // From anywhere else it is the client's own say.
-    expect(clientAddress(req("198.51.100.7", headers), trusted, "x-real-ip")).toBe("198.51.100.7");
-    const onlyXff = req("10.0.0.9", { "x-forwarded-for": "6.6.6.6" });
-    expect(clientAddress(onlyXff, trusted, "x-real-ip")).toBe("10.0.0.9");
-    expect(clientAddress(onlyXff, 1, "x-real-ip")).toBe("10.0.0.9");
-  });
-
-  it("reads a repeated header as a list, rightmost first, ports dropped and junk no address", () => {
-    // Node joins repeated headers with ", ": the proxy's is the last.
-    const twice = { "cf-connecting-ip": "6.6.6.6, [2001:db8::7]:443" };
-    expect(clientAddress(req("10.0.0.9", twice), trusted, "cf-connecting-ip")).toBe("2001:db8::7");
-    expect(clientAddress(req("10.0.0.9", twice), 2, "cf-connecting-ip")).toBe("6.6.6.6");
-    const junk = { "x-real-ip": "not-an-address" };
-    expect(clientAddress(req("10.0.0.9", junk), trusted, "x-real-ip")).toBe("10.0.0.9");
-    expect(clientAddress(req("10.0.0.9", junk), 1, "x-real-ip")).toBe("10.0.0.9");
-  });
-
-  it("gives the consumer its key with a header named in any case in the config", () => {
-    const consumers = loadConfig({
-      ...minimal,
-      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "X-Real-IP" } },
-    }).gateway.consumers;
-    const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
-    expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
+    it("gives the consumer its key with a header named in any case in the config", () => {
+      const consumers = loadConfig({
+        ...minimal,
+        gateway: {
+          consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "X-Real-IP" },
+        },
+      }).gateway.consumers;
+      const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
+      expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
+    });
   });
 });
