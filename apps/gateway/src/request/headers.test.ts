@@ -418,6 +418,11 @@ describe("clientAddress from a header the config names", () => {
   const req = (remoteAddress: string, headers: IncomingHttpHeaders) =>
     ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
   const trusted = blockListOf(["10.0.0.0/8"]);
+  const consumersReading = (clientAddressHeader: string) =>
+    loadConfig({
+      ...minimal,
+      gateway: { consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader } },
+    }).gateway.consumers;
 
   describe("Forwarded", () => {
     it("reads the for= the trusted proxies appended, port and brackets dropped", () => {
@@ -449,12 +454,7 @@ describe("clientAddress from a header the config names", () => {
     });
 
     it("gives the consumer its key with clientAddressHeader: forwarded", () => {
-      const consumers = loadConfig({
-        ...minimal,
-        gateway: {
-          consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "forwarded" },
-        },
-      }).gateway.consumers;
+      const consumers = consumersReading("forwarded");
       const headers = { forwarded: "for=203.0.113.5;proto=https", "x-forwarded-for": "6.6.6.6" };
       expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
     });
@@ -487,12 +487,7 @@ describe("clientAddress from a header the config names", () => {
     });
 
     it("gives the consumer its key with a header named in any case in the config", () => {
-      const consumers = loadConfig({
-        ...minimal,
-        gateway: {
-          consumers: { trustedProxies: ["10.0.0.0/8"], clientAddressHeader: "X-Real-IP" },
-        },
-      }).gateway.consumers;
+      const consumers = consumersReading("X-Real-IP");
       const headers = { "x-real-ip": "203.0.113.5", "x-forwarded-for": "6.6.6.6" };
       expect(consumerOf(req("10.0.0.9", headers), consumers).key).toBe("ip:203.0.113.5");
     });
