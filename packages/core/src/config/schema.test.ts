@@ -166,6 +166,45 @@ describe("config schema", () => {
     ]);
   });
 
+  it("takes endpoint addresses as http://host:port and refuses what the gateway would drop", () => {
+    const withUrls = (urls: Record<string, string>) =>
+      validateConfig({
+        upstreams: {
+          a: {
+            endpoints: Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url }])),
+          },
+        },
+        routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+      });
+    const good = withUrls({
+      v4: "http://10.0.0.5:8080",
+      v6: "http://[::1]:8080",
+      slash: "http://a.test/",
+    });
+    expect(good.ok).toBe(true);
+    const bad = withUrls({
+      tls: "https://api.test",
+      ftp: "ftp://a.test",
+      user: "http://svc:secret@a.test:8080",
+      path: "http://a.test:8080/api",
+      query: "http://a.test:8080?v=2",
+      frag: "http://a.test:8080#x",
+      junk: "a.test:8080",
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const at = "upstreams.a.endpoints";
+    expect(formatIssues(bad.issues)).toEqual([
+      `${at}.tls.url: must be an http:// URL: the gateway does not open TLS connections to upstreams`,
+      `${at}.ftp.url: must be an http:// URL, such as http://10.0.0.5:8080`,
+      `${at}.user.url: must not carry a user or password: the gateway would not send them`,
+      `${at}.path.url: must have no path (/api): each request keeps its own path, less the route's stripPrefix`,
+      `${at}.query.url: must have no query or fragment`,
+      `${at}.frag.url: must have no query or fragment`,
+      `${at}.junk.url: must be an http:// URL, such as http://10.0.0.5:8080`,
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -349,9 +349,34 @@ export const healthCheckSchema = z
   })
   .strict();
 
+/**
+ * An endpoint's address. The gateway speaks plain HTTP to a host and port and sends each
+ * request's own path, so anything else in the URL would be dropped without a word: it is
+ * refused instead, with what to write.
+ */
+function endpointUrlProblem(u: URL): string | undefined {
+  if (u.protocol === "https:")
+    return "must be an http:// URL: the gateway does not open TLS connections to upstreams";
+  if (u.protocol !== "http:") return "must be an http:// URL, such as http://10.0.0.5:8080";
+  if (u.username !== "" || u.password !== "")
+    return "must not carry a user or password: the gateway would not send them";
+  if (u.pathname !== "/")
+    return `must have no path (${u.pathname}): each request keeps its own path, less the route's stripPrefix`;
+  if (u.search !== "" || u.hash !== "") return "must have no query or fragment";
+  return undefined;
+}
+
+export const endpointUrlSchema = z.url().superRefine((value, ctx) => {
+  if (!URL.canParse(value)) return; // z.url() has said so.
+  const problem = endpointUrlProblem(new URL(value));
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+
 export const endpointSchema = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).describe("Base URL of one upstream instance."),
+    url: endpointUrlSchema.describe(
+      "Address of one upstream instance, `http://host:port`: plain HTTP, no path, user, query or fragment.",
+    ),
     weight: z
       .number()
       .int()
