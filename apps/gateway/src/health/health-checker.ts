@@ -40,9 +40,19 @@ export class HealthChecker {
           if (!target) return;
           const started = performance.now();
           let done = false;
+          let req: http.ClientRequest | undefined;
+          // The whole answer, body included, must arrive in time: a socket timeout alone
+          // would pass an endpoint that sends its headers and then stalls, and its next
+          // probes would queue behind the stalled one for good.
+          const deadline = setTimeout(() => {
+            req?.destroy();
+            finish(false, `timed out after ${hc.timeoutMs} ms`);
+          }, hc.timeoutMs);
+          deadline.unref();
           const finish = (passed: boolean, detail: string) => {
             if (done) return;
             done = true;
+            clearTimeout(deadline);
             probe.req = undefined;
             if (gen !== this.generation) return;
             try {
@@ -52,21 +62,25 @@ export class HealthChecker {
             }
             schedule(target.healthCheckIntervalMs(endpointId));
           };
-          const req = http.get(url, { agent: this.agent, timeout: hc.timeoutMs }, (res) => {
-            res.resume();
-            const ms = Math.round(performance.now() - started);
-            const ok = hc.expectStatus.includes(res.statusCode ?? 0);
-            res.on("error", () => {});
-            finish(
-              ok,
-              ok ? `HTTP ${res.statusCode} in ${ms} ms` : `unexpected HTTP ${res.statusCode}`,
-            );
-          });
+          try {
+            req = http.get(url, { agent: this.agent }, (res) => {
+              const status = res.statusCode ?? 0;
+              const ok = hc.expectStatus.includes(status);
+              res.on("end", () => {
+                const ms = Math.round(performance.now() - started);
+                finish(ok, ok ? `HTTP ${status} in ${ms} ms` : `unexpected HTTP ${status}`);
+              });
+              res.on("error", (e: Error & { code?: string }) => finish(false, e.code ?? e.message));
+              // After "end" this is a no-op; before it, the answer was cut off.
+              res.on("close", () => finish(false, `HTTP ${status}, body cut off`));
+              res.resume();
+            });
+          } catch (e) {
+            // A probe that cannot even be sent fails; it must not throw out of a timer.
+            finish(false, (e as { code?: string }).code ?? String(e));
+            return;
+          }
           probe.req = req;
-          req.on("timeout", () => {
-            req.destroy();
-            finish(false, `timed out after ${hc.timeoutMs} ms`);
-          });
           req.on("error", (e: Error & { code?: string }) => finish(false, e.code ?? e.message));
         };
         const schedule = (ms: number) => {
