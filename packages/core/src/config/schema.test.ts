@@ -205,6 +205,25 @@ describe("config schema", () => {
     ]);
   });
 
+  it("refuses a health-check path that is no path on the endpoint", () => {
+    const withPath = (path: string) =>
+      validateConfig({
+        upstreams: {
+          a: { endpoints: { x: { url: "http://10.0.0.5:8080" } }, healthCheck: { path } },
+        },
+        routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+      });
+    expect(withPath("/ready?full=1").ok).toBe(true);
+    for (const path of ["//health", "health", ""]) {
+      const r = withPath(path);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(formatIssues(r.issues)).toEqual([
+        "upstreams.a.healthCheck.path: must be a path starting with a single /, such as /health",
+      ]);
+    }
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -316,7 +316,8 @@ export const healthCheckSchema = z
     enabled: z.boolean().default(false).describe("Probe each endpoint actively."),
     path: z
       .string()
-      .startsWith("/")
+      // `//name/...` would be read as another host to probe, not a path on the endpoint.
+      .regex(/^\/(?!\/)/, "must be a path starting with a single /, such as /health")
       .default("/health")
       .describe("Path requested with GET on each endpoint."),
     intervalMs: ms()
