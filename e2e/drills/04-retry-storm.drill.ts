@@ -11,8 +11,9 @@ import {
 
 // Every payments call fails with 503. Retries are capped by the retry budget, so the upstream
 // sees at most 1.2× the client's requests, and a POST without Idempotency-Key is sent once.
-// The breaker, outlier ejection and health checks are off here so that the budget alone is
-// what limits the attempts (the demo upstream counts them).
+// The breaker, outlier ejection, health checks and the route's rate limit are off here so that
+// the budget alone is what limits the attempts (the demo upstream counts them), and every
+// client request reaches the retry path: on a fast host the storm passes the 200/s per key.
 test("retry storm: the retry budget caps upstream attempts; unsafe POSTs are never retried", async () => {
   const stack = await startStack({
     tweak: (config) => {
@@ -20,6 +21,8 @@ test("retry storm: the retry budget caps upstream attempts; unsafe POSTs are nev
       payments.circuitBreaker = { ...payments.circuitBreaker, enabled: false };
       payments.outlierDetection = { enabled: false };
       payments.healthCheck = { enabled: false };
+      const route = config.routes.payments!;
+      route.rateLimit = { ...route.rateLimit, enabled: false };
     },
   });
   try {
