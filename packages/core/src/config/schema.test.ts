@@ -224,6 +224,84 @@ describe("config schema", () => {
     }
   });
 
+  it("takes a route's host as the Host header less its port, and refuses one that never matches", () => {
+    const withHosts = (hosts: Record<string, string>) =>
+      validateConfig({
+        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+        routes: Object.fromEntries(
+          Object.entries(hosts).map(([id, host]) => [
+            id,
+            { match: { pathPrefix: `/${id}`, host }, upstream: "a" },
+          ]),
+        ),
+      });
+    const good = withHosts({ name: " API.Example.com ", v4: "10.0.0.1", v6: "[2001:db8::1]" });
+    if (!good.ok) throw new Error(formatIssues(good.issues).join("\n"));
+    expect(Object.values(good.config.routes).map((r) => r.match.host)).toEqual([
+      "api.example.com",
+      "10.0.0.1",
+      "[2001:db8::1]",
+    ]);
+    const bad = withHosts({
+      port: "api.example.com:8443",
+      wild: "*.example.com",
+      v6: "2001:db8::1",
+      brackets: "[not-v6]",
+      url: "https://api.example.com",
+      empty: "",
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(formatIssues(bad.issues)).toEqual([
+      "routes.port.match.host: must be a host without its port: the Host header's port is not compared",
+      "routes.wild.match.host: must be one host: wildcards are not supported; give each host its own route, or leave host out to match any",
+      "routes.v6.match.host: must be an IPv6 address in brackets, as in the Host header: [2001:db8::1]",
+      "routes.brackets.match.host: must be an IPv6 address in brackets, such as [2001:db8::1]",
+      "routes.url.match.host: must be a host without its port: the Host header's port is not compared",
+      "routes.empty.match.host: must be a host name or address, such as api.example.com",
+    ]);
+  });
+
+  it("refuses a route that another takes every request of first", () => {
+    const withRoutes = (
+      routes: Record<string, { pathPrefix: string; methods?: string[]; host?: string }>,
+    ) =>
+      validateConfig({
+        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+        routes: Object.fromEntries(
+          Object.entries(routes).map(([id, match]) => [id, { match, upstream: "a" }]),
+        ),
+      });
+    // Told apart by method, host, or prefix: every route can be matched.
+    const good = withRoutes({
+      reads: { pathPrefix: "/api", methods: ["GET"] },
+      writes: { pathPrefix: "/api", methods: ["POST", "GET"] },
+      rest: { pathPrefix: "/api" },
+      admin: { pathPrefix: "/api", host: "admin.test" },
+      slash: { pathPrefix: "/api/" },
+    });
+    if (!good.ok) throw new Error(formatIssues(good.issues).join("\n"));
+    const bad = withRoutes({
+      all: { pathPrefix: "/api" },
+      again: { pathPrefix: "/api", methods: ["GET"] },
+      get: { pathPrefix: "/v2", methods: ["GET"] },
+      post: { pathPrefix: "/v2", methods: ["POST"] },
+      both: { pathPrefix: "/v2", methods: ["POST", "GET"] },
+      hosted: { pathPrefix: "/v2", host: "a.test" },
+      twin: { pathPrefix: "/v2", host: "A.test" },
+      none: { pathPrefix: "/none", methods: [] },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const rest = "first with the same pathPrefix and host, and";
+    expect(formatIssues(bad.issues)).toEqual([
+      "routes.none.match.methods: must list at least one method, or be left out to match every method",
+      `routes.again.match: never matched: routes.all comes ${rest} takes every method this route lists`,
+      `routes.both.match: never matched: routes.get and routes.post come ${rest} take every method this route lists`,
+      `routes.twin.match: never matched: routes.hosted comes ${rest} takes every method this route lists`,
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

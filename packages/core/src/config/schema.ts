@@ -521,18 +521,49 @@ export const websocketSchema = z
   })
   .strict();
 
+const DNS_NAME =
+  /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const ipv6 = z.ipv6();
+
+function hostMatchProblem(host: string): string | undefined {
+  if (host.includes("*"))
+    return "must be one host: wildcards are not supported; give each host its own route, or leave host out to match any";
+  if (host.startsWith("["))
+    return host.endsWith("]") && ipv6.safeParse(host.slice(1, -1)).success
+      ? undefined
+      : "must be an IPv6 address in brackets, such as [2001:db8::1]";
+  if (ipv6.safeParse(host).success)
+    return `must be an IPv6 address in brackets, as in the Host header: [${host}]`;
+  if (host.includes(":"))
+    return "must be a host without its port: the Host header's port is not compared";
+  return DNS_NAME.test(host)
+    ? undefined
+    : "must be a host name or address, such as api.example.com";
+}
+
+/** A route's host, compared with the request's Host header less its port, case-insensitively. */
+export const hostMatchSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .superRefine((host, ctx) => {
+    const problem = hostMatchProblem(host);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
+
 export const routeMatchSchema = z
   .object({
     pathPrefix: z.string().startsWith("/").describe("Longest matching prefix wins."),
     methods: z
-      .array(z.string().regex(/^[A-Z]+$/))
+      .array(z.string().regex(/^[A-Z]+$/, "must be a method in capitals, such as GET"))
+      .min(1, "must list at least one method, or be left out to match every method")
       .optional()
       .describe("Default: every method."),
-    host: z
-      .string()
-      .min(1)
+    host: hostMatchSchema
       .optional()
-      .describe("Exact Host header (without port). Default: any host."),
+      .describe(
+        "Exact host, compared with the Host header less its port, case-insensitively; an IPv6 address in brackets. Default: any host.",
+      ),
   })
   .strict();
 
@@ -846,6 +877,37 @@ export const gatewaySchema = z
   })
   .strict();
 
+/**
+ * Routes that can never be matched, with the routes that take their requests. The gateway
+ * tries the longest pathPrefix first and, among equal ones, a route with a host before one
+ * without, then the order of the config; so a route is dead when earlier routes with its
+ * pathPrefix and host already take every method it lists.
+ */
+function shadowedRoutes(
+  routes: Record<string, { match: { pathPrefix: string; host?: string; methods?: string[] } }>,
+): [string, string[]][] {
+  const dead: [string, string[]][] = [];
+  const entries = Object.entries(routes);
+  entries.forEach(([id, r], i) => {
+    const same = entries
+      .slice(0, i)
+      .filter(
+        ([, e]) => e.match.pathPrefix === r.match.pathPrefix && e.match.host === r.match.host,
+      );
+    const anyMethod = same.find(([, e]) => e.match.methods === undefined);
+    if (anyMethod) {
+      dead.push([id, [anyMethod[0]]]);
+      return;
+    }
+    const wanted = r.match.methods;
+    if (wanted === undefined || wanted.length === 0) return;
+    const takers = same.filter(([, e]) => e.match.methods!.some((m) => wanted.includes(m)));
+    if (wanted.every((m) => takers.some(([, e]) => e.match.methods!.includes(m))))
+      dead.push([id, takers.map(([t]) => t)]);
+  });
+  return dead;
+}
+
 export const configSchema = z
   .object({
     gateway: gatewaySchema.default(gatewaySchema.parse({})),
@@ -855,6 +917,15 @@ export const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    for (const [id, takers] of shadowedRoutes(cfg.routes)) {
+      const names = takers.map((t) => `routes.${t}`).join(" and ");
+      const [come, take] = takers.length > 1 ? ["come", "take"] : ["comes", "takes"];
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", id, "match"],
+        message: `never matched: ${names} ${come} first with the same pathPrefix and host, and ${take} every method this route lists`,
+      });
+    }
     for (const [id, r] of Object.entries(cfg.routes)) {
       const refs: [string, string | undefined][] = [
         ["upstream", r.upstream],
