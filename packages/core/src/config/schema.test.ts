@@ -288,6 +288,45 @@ describe("config schema", () => {
     ]);
   });
 
+  it("refuses static-answer headers that would break the answer or that the gateway writes", () => {
+    const withHeaders = (headers: Record<string, string>) =>
+      validateConfig({
+        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+        routes: {
+          shop: { match: { pathPrefix: "/s" }, upstream: "a", fallback: { static: { headers } } },
+        },
+      });
+    const ok = {
+      "Content-Type": "application/json",
+      "cache-control": "no-store",
+      "x-note": "a\tb é",
+    };
+    expect(withHeaders(ok).ok).toBe(true);
+    const at = "routes.shop.fallback.static.headers";
+    expect(
+      refusals(
+        withHeaders({
+          "bad name": "x",
+          "Content-Length": "3",
+          "transfer-encoding": "chunked",
+          connection: "close",
+          "X-Request-Id": "fixed",
+          "x-split": "a\r\nset-cookie: b",
+          "content-type": "text/plain",
+          "Content-Type": "text/html",
+        }),
+      ),
+    ).toEqual([
+      `${at}.bad name: must be a header name, such as content-type`,
+      `${at}.Content-Length: is set by the gateway from the body's length`,
+      `${at}.transfer-encoding: is a hop-by-hop or framing field, which a static answer cannot set`,
+      `${at}.connection: is a hop-by-hop or framing field, which a static answer cannot set`,
+      `${at}.X-Request-Id: is set by the gateway on every answer`,
+      `${at}.x-split: must be a value without line breaks or control characters`,
+      `${at}.Content-Type: is given twice, also as content-type`,
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -414,6 +414,45 @@ export const upstreamSchema = z
   })
   .strict();
 
+const HOP_BY_HOP = "is a hop-by-hop or framing field, which a static answer cannot set";
+/** Fields a static answer cannot set, and why. */
+const GATEWAY_WRITTEN_FIELDS: Readonly<Record<string, string>> = {
+  "content-length": "is set by the gateway from the body's length",
+  "x-request-id": "is set by the gateway on every answer",
+  "x-degraded": "is set by the gateway on every static answer",
+  "transfer-encoding": HOP_BY_HOP,
+  connection: HOP_BY_HOP,
+  "keep-alive": HOP_BY_HOP,
+  "proxy-connection": HOP_BY_HOP,
+  upgrade: HOP_BY_HOP,
+  te: HOP_BY_HOP,
+  trailer: HOP_BY_HOP,
+};
+/** A field value as Node writes it: no line breaks or other control characters but tab. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function staticFieldProblem(name: string, value: string, twin: string | undefined) {
+  if (!HTTP_TOKEN.test(name)) return "must be a header name, such as content-type";
+  const written = GATEWAY_WRITTEN_FIELDS[name.toLowerCase()];
+  if (written !== undefined) return written;
+  if (twin !== undefined) return `is given twice, also as ${twin}`;
+  if (!FIELD_VALUE.test(value)) return "must be a value without line breaks or control characters";
+  return undefined;
+}
+
+/**
+ * A static answer's header fields, checked at load: a bad name used to make the answer throw
+ * when it was served, and a Content-Length or Transfer-Encoding of its own broke its framing.
+ */
+export const staticHeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  const seen = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = staticFieldProblem(name, value, seen.get(name.toLowerCase()));
+    seen.set(name.toLowerCase(), name);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", path: [name], message: problem });
+  }
+});
+
 export const staticFallbackSchema = z
   .object({
     status: z
@@ -423,10 +462,11 @@ export const staticFallbackSchema = z
       .max(599)
       .default(200)
       .describe("Status of the static fallback response."),
-    headers: z
-      .record(z.string(), z.string())
+    headers: staticHeadersSchema
       .default({})
-      .describe("Headers of the static fallback response."),
+      .describe(
+        "Headers of the static fallback response. Not Content-Length (set from the body), X-Request-Id and X-Degraded (set by the gateway), nor hop-by-hop fields.",
+      ),
     body: z.string().max(1_048_576).default("").describe("Body of the static fallback response."),
   })
   .strict();
