@@ -327,6 +327,20 @@ describe("config schema", () => {
     ]);
   });
 
+  it("takes failure statuses as statuses, classes and ranges that some status can match", () => {
+    const withStatuses = (failureStatuses: (string | number)[]) =>
+      validateConfig({
+        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+        routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a", failureStatuses } },
+      });
+    expect(withStatuses([429, "5xx", "500-504", "599-599"]).ok).toBe(true);
+    const reason =
+      "must be a status from 100 to 599, a class such as 5xx, or a range such as 500-504, low to high";
+    expect(refusals(withStatuses(["9xx", "504-500", "600-650", "099-200", "5XX"]))).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `routes.pay.failureStatuses[${i}]: ${reason}`),
+    );
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

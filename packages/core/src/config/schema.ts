@@ -607,6 +607,15 @@ export const routeMatchSchema = z
   })
   .strict();
 
+/** `1xx`–`5xx`, or `lo-hi` with 100 ≤ lo ≤ hi ≤ 599: a class or range some status can match. */
+function isStatusClassOrRange(s: string): boolean {
+  if (/^[1-5]xx$/.test(s)) return true;
+  const m = /^(\d{3})-(\d{3})$/.exec(s);
+  if (m === null) return false;
+  const [lo, hi] = [Number(m[1]), Number(m[2])];
+  return lo >= 100 && lo <= hi && hi <= 599;
+}
+
 export const routeSchema = z
   .object({
     match: routeMatchSchema,
@@ -626,7 +635,13 @@ export const routeSchema = z
       ),
     failureStatuses: z
       .array(
-        z.union([z.number().int().min(100).max(599), z.string().regex(/^(\dxx|\d{3}-\d{3})$/)]),
+        z.union([
+          z.number().int().min(100).max(599),
+          z.string().refine(isStatusClassOrRange, {
+            message:
+              "must be a status from 100 to 599, a class such as 5xx, or a range such as 500-504, low to high",
+          }),
+        ]),
       )
       .default(["5xx"])
       .describe("Statuses counted as upstream failures."),
