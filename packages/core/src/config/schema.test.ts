@@ -341,6 +341,28 @@ describe("config schema", () => {
     );
   });
 
+  it("refuses a fallback or a traffic shift to the route's own upstream", () => {
+    const r = validateConfig({
+      upstreams: {
+        a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } },
+        b: { endpoints: { x: { url: "http://10.0.0.6:8080" } } },
+      },
+      routes: {
+        ok: { match: { pathPrefix: "/ok" }, upstream: "a", fallback: { upstream: "b" } },
+        self: {
+          match: { pathPrefix: "/self" },
+          upstream: "a",
+          fallback: { upstream: "a" },
+          shift: { to: "a", percent: 10 },
+        },
+      },
+    });
+    expect(refusals(r)).toEqual([
+      "routes.self.fallback.upstream: is the route's own upstream 'a': name another one",
+      "routes.self.shift.to: is the route's own upstream 'a': name another one",
+    ]);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

@@ -994,6 +994,13 @@ export const configSchema = z
             path: ["routes", id, ...field.split(".")],
             message: `unknown upstream '${ref}'`,
           });
+        } else if (field !== "upstream" && ref === r.upstream) {
+          // A fallback to the upstream that failed, or a share sent where it already goes.
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", id, ...field.split(".")],
+            message: `is the route's own upstream '${ref}': name another one`,
+          });
         }
       }
     }

@@ -363,9 +363,10 @@ describe("RoutePipeline: fallback upstream failing too", () => {
 
 describe("RoutePipeline: fallback upstream equal to the primary", () => {
   it("does not try the failed upstream a second time as its own fallback", async () => {
-    const h = new PipelineHarness(
-      testConfig({ retry: { maxAttempts: 1 }, fallback: { upstream: "api" } }),
-    );
+    // The schema refuses such a fallback; a config built past it still gets one call.
+    const config = testConfig({ retry: { maxAttempts: 1 }, fallback: { upstream: "backup" } });
+    config.routes.r!.fallback!.upstream = "api";
+    const h = new PipelineHarness(config);
     h.script = () => h.respond(503);
     const res = await h.run();
     expect(h.calls).toHaveLength(1);
