@@ -245,7 +245,7 @@ describe("config schema", () => {
       "routes.wild.match.host: must be one host: wildcards are not supported; give each host its own route, or leave host out to match any",
       "routes.v6.match.host: must be an IPv6 address in brackets, as in the Host header: [2001:db8::1]",
       "routes.brackets.match.host: must be an IPv6 address in brackets, such as [2001:db8::1]",
-      "routes.url.match.host: must be a host without its port: the Host header's port is not compared",
+      "routes.url.match.host: must be a host, not a URL, such as api.example.com",
       "routes.empty.match.host: must be a host name or address, such as api.example.com",
     ]);
   });

@@ -566,6 +566,7 @@ const DNS_NAME =
 const ipv6 = z.ipv6();
 
 function hostMatchProblem(host: string): string | undefined {
+  if (host.includes("/")) return "must be a host, not a URL, such as api.example.com";
   if (host.includes("*"))
     return "must be one host: wildcards are not supported; give each host its own route, or leave host out to match any";
   if (host.startsWith("["))
