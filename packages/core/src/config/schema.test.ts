@@ -250,6 +250,47 @@ describe("config schema", () => {
     ]);
   });
 
+  it("refuses a path prefix that no request's path can start with", () => {
+    const withPrefixes = (prefixes: Record<string, string>) =>
+      validateConfig({
+        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+        routes: Object.fromEntries(
+          Object.entries(prefixes).map(([id, pathPrefix]) => [
+            id,
+            { match: { pathPrefix }, upstream: "a" },
+          ]),
+        ),
+      });
+    const good = withPrefixes({
+      root: "/",
+      plain: "/api/v1",
+      encoded: "/caf%C3%A9",
+      chars: "/a-b_c.d~e/@user:1;x=y",
+      query: "/search?q=",
+      dots: "/v1.2/..hidden",
+    });
+    if (!good.ok) throw new Error(formatIssues(good.issues).join("\n"));
+    expect(
+      refusals(
+        withPrefixes({
+          relative: "api",
+          frag: "/api#top",
+          space: "/my api",
+          accent: "/café",
+          dot: "/api/../admin",
+          here: "/./api",
+        }),
+      ),
+    ).toEqual([
+      "routes.relative.match.pathPrefix: must start with /",
+      "routes.frag.match.pathPrefix: must not hold a #: a request's target never carries one",
+      "routes.space.match.pathPrefix: must be written as requests send it: a space, a non-ASCII letter and other such characters are percent-encoded there (a space is %20, é is %C3%A9)",
+      "routes.accent.match.pathPrefix: must be written as requests send it: a space, a non-ASCII letter and other such characters are percent-encoded there (a space is %20, é is %C3%A9)",
+      "routes.dot.match.pathPrefix: must not have a . or .. segment: the gateway refuses requests whose path has one",
+      "routes.here.match.pathPrefix: must not have a . or .. segment: the gateway refuses requests whose path has one",
+    ]);
+  });
+
   it("refuses a route that another takes every request of first", () => {
     const withRoutes = (
       routes: Record<string, { pathPrefix: string; methods?: string[]; host?: string }>,

@@ -592,9 +592,31 @@ export const hostMatchSchema = z
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** What an origin-form request target may hold (RFC 3986 pchar, `/` and `?`). */
+const TARGET_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+
+function pathPrefixProblem(prefix: string): string | undefined {
+  if (!prefix.startsWith("/")) return "must start with /";
+  if (prefix.includes("#")) return "must not hold a #: a request's target never carries one";
+  if (!TARGET_CHARS.test(prefix))
+    return "must be written as requests send it: a space, a non-ASCII letter and other such characters are percent-encoded there (a space is %20, é is %C3%A9)";
+  const path = prefix.split("?")[0]!;
+  if (path.split("/").some((seg) => seg === "." || seg === ".."))
+    return "must not have a . or .. segment: the gateway refuses requests whose path has one";
+  return undefined;
+}
+
+/** A route's path prefix, compared byte for byte with the request's path (and query). */
+export const pathPrefixSchema = z.string().superRefine((prefix, ctx) => {
+  const problem = pathPrefixProblem(prefix);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+
 export const routeMatchSchema = z
   .object({
-    pathPrefix: z.string().startsWith("/").describe("Longest matching prefix wins."),
+    pathPrefix: pathPrefixSchema.describe(
+      "Longest matching prefix wins. Compared with the request's path as sent, so written as it is sent: percent-encoded where a request would encode it.",
+    ),
     methods: z
       .array(z.string().regex(/^[A-Z]+$/, "must be a method in capitals, such as GET"))
       .min(1, "must list at least one method, or be left out to match every method")
