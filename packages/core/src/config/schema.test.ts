@@ -20,6 +20,16 @@ function refusals(r: ReturnType<typeof validateConfig>): string[] {
   return formatIssues(r.issues);
 }
 
+/** A config with one upstream and a route to it per entry of `matches`, keyed by route id. */
+function routesMatching(matches: Record<string, Record<string, unknown>>) {
+  return validateConfig({
+    upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
+    routes: Object.fromEntries(
+      Object.entries(matches).map(([id, match]) => [id, { match, upstream: "a" }]),
+    ),
+  });
+}
+
 const example = readFileSync(join(import.meta.dirname, "../../../../config/example.yaml"), "utf8");
 
 describe("config schema", () => {
@@ -216,15 +226,11 @@ describe("config schema", () => {
 
   it("takes a route's host as the Host header less its port, and refuses one that never matches", () => {
     const withHosts = (hosts: Record<string, string>) =>
-      validateConfig({
-        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
-        routes: Object.fromEntries(
-          Object.entries(hosts).map(([id, host]) => [
-            id,
-            { match: { pathPrefix: `/${id}`, host }, upstream: "a" },
-          ]),
+      routesMatching(
+        Object.fromEntries(
+          Object.entries(hosts).map(([id, host]) => [id, { pathPrefix: `/${id}`, host }]),
         ),
-      });
+      );
     const good = withHosts({ name: " API.Example.com ", v4: "10.0.0.1", v6: "[2001:db8::1]" });
     if (!good.ok) throw new Error(formatIssues(good.issues).join("\n"));
     expect(Object.values(good.config.routes).map((r) => r.match.host)).toEqual([
@@ -252,15 +258,11 @@ describe("config schema", () => {
 
   it("refuses a path prefix that no request's path can start with", () => {
     const withPrefixes = (prefixes: Record<string, string>) =>
-      validateConfig({
-        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
-        routes: Object.fromEntries(
-          Object.entries(prefixes).map(([id, pathPrefix]) => [
-            id,
-            { match: { pathPrefix }, upstream: "a" },
-          ]),
+      routesMatching(
+        Object.fromEntries(
+          Object.entries(prefixes).map(([id, pathPrefix]) => [id, { pathPrefix }]),
         ),
-      });
+      );
     const good = withPrefixes({
       root: "/",
       plain: "/api/v1",
@@ -292,17 +294,8 @@ describe("config schema", () => {
   });
 
   it("refuses a route that another takes every request of first", () => {
-    const withRoutes = (
-      routes: Record<string, { pathPrefix: string; methods?: string[]; host?: string }>,
-    ) =>
-      validateConfig({
-        upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } } } },
-        routes: Object.fromEntries(
-          Object.entries(routes).map(([id, match]) => [id, { match, upstream: "a" }]),
-        ),
-      });
     // Told apart by method, host, or prefix: every route can be matched.
-    const good = withRoutes({
+    const good = routesMatching({
       reads: { pathPrefix: "/api", methods: ["GET"] },
       writes: { pathPrefix: "/api", methods: ["POST", "GET"] },
       rest: { pathPrefix: "/api" },
@@ -310,7 +303,7 @@ describe("config schema", () => {
       slash: { pathPrefix: "/api/" },
     });
     if (!good.ok) throw new Error(formatIssues(good.issues).join("\n"));
-    const bad = withRoutes({
+    const bad = routesMatching({
       all: { pathPrefix: "/api" },
       again: { pathPrefix: "/api", methods: ["GET"] },
       get: { pathPrefix: "/v2", methods: ["GET"] },
