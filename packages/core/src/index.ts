@@ -1,6 +1,7 @@
 export * from "./ports";
 export * from "./outcome";
 export * from "./errors";
+export * from "./http";
 export * from "./events";
 export * from "./config/index";
 export * from "./sli/index";

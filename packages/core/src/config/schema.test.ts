@@ -281,6 +281,7 @@ describe("config schema", () => {
           accent: "/café",
           dot: "/api/../admin",
           here: "/./api",
+          encoded: "/api/%2E%2e/admin",
         }),
       ),
     ).toEqual([
@@ -290,6 +291,7 @@ describe("config schema", () => {
       "routes.accent.match.pathPrefix: must be written as requests send it: a space, a non-ASCII letter and other such characters are percent-encoded there (a space is %20, é is %C3%A9)",
       "routes.dot.match.pathPrefix: must not have a . or .. segment: the gateway refuses requests whose path has one",
       "routes.here.match.pathPrefix: must not have a . or .. segment: the gateway refuses requests whose path has one",
+      "routes.encoded.match.pathPrefix: must not have a . or .. segment: the gateway refuses requests whose path has one",
     ]);
   });
 
@@ -344,6 +346,7 @@ describe("config schema", () => {
           "Content-Length": "3",
           "transfer-encoding": "chunked",
           connection: "close",
+          "Proxy-Authenticate": "Basic",
           "X-Request-Id": "fixed",
           "x-split": "a\r\nset-cookie: b",
           "content-type": "text/plain",
@@ -355,6 +358,7 @@ describe("config schema", () => {
       `${at}.Content-Length: is set by the gateway from the body's length`,
       `${at}.transfer-encoding: is a hop-by-hop or framing field, which a static answer cannot set`,
       `${at}.connection: is a hop-by-hop or framing field, which a static answer cannot set`,
+      `${at}.Proxy-Authenticate: is a hop-by-hop or framing field, which a static answer cannot set`,
       `${at}.X-Request-Id: is set by the gateway on every answer`,
       `${at}.x-split: must be a value without line breaks or control characters`,
       `${at}.Content-Type: is given twice, also as content-type`,

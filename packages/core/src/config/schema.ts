@@ -5,6 +5,7 @@
  * `routes.payments.retry.maxAttempts` or `upstreams.payments.endpoints.a.weight`.
  */
 import { z } from "zod";
+import { hasDotSegment, isHopByHop } from "../http";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const idSchema = z.string().regex(ID, "must be 1–64 letters, digits, '-' or '_'");
@@ -17,6 +18,14 @@ export const headerNameSchema = z
   .trim()
   .toLowerCase()
   .regex(HTTP_TOKEN, "must be a header name, such as x-real-ip");
+
+/** A refinement reporting what `problemOf` finds in a value, with its words as the message. */
+function refuseWith<T>(problemOf: (value: T) => string | undefined) {
+  return (value: T, ctx: z.RefinementCtx) => {
+    const problem = problemOf(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  };
+}
 
 const ipFormats = [z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()];
 /** One IP address (v4 or v6) or one CIDR range. */
@@ -367,11 +376,10 @@ function endpointUrlProblem(u: URL): string | undefined {
   return undefined;
 }
 
-export const endpointUrlSchema = z.url().superRefine((value, ctx) => {
-  if (!URL.canParse(value)) return; // z.url() has said so.
-  const problem = endpointUrlProblem(new URL(value));
-  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-});
+export const endpointUrlSchema = z
+  .url()
+  // An unparsable value: z.url() has said so.
+  .superRefine(refuseWith((v) => (URL.canParse(v) ? endpointUrlProblem(new URL(v)) : undefined)));
 
 export const endpointSchema = z
   .object({
@@ -414,27 +422,22 @@ export const upstreamSchema = z
   })
   .strict();
 
-const HOP_BY_HOP = "is a hop-by-hop or framing field, which a static answer cannot set";
-/** Fields a static answer cannot set, and why. */
+/** Fields the gateway writes on a static answer itself, and why. */
 const GATEWAY_WRITTEN_FIELDS: Readonly<Record<string, string>> = {
   "content-length": "is set by the gateway from the body's length",
   "x-request-id": "is set by the gateway on every answer",
   "x-degraded": "is set by the gateway on every static answer",
-  "transfer-encoding": HOP_BY_HOP,
-  connection: HOP_BY_HOP,
-  "keep-alive": HOP_BY_HOP,
-  "proxy-connection": HOP_BY_HOP,
-  upgrade: HOP_BY_HOP,
-  te: HOP_BY_HOP,
-  trailer: HOP_BY_HOP,
 };
 /** A field value as Node writes it: no line breaks or other control characters but tab. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function staticFieldProblem(name: string, value: string, twin: string | undefined) {
   if (!HTTP_TOKEN.test(name)) return "must be a header name, such as content-type";
-  const written = GATEWAY_WRITTEN_FIELDS[name.toLowerCase()];
+  const lower = name.toLowerCase();
+  const written = GATEWAY_WRITTEN_FIELDS[lower];
   if (written !== undefined) return written;
+  if (isHopByHop(lower))
+    return "is a hop-by-hop or framing field, which a static answer cannot set";
   if (twin !== undefined) return `is given twice, also as ${twin}`;
   if (!FIELD_VALUE.test(value)) return "must be a value without line breaks or control characters";
   return undefined;
@@ -587,10 +590,7 @@ export const hostMatchSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .superRefine((host, ctx) => {
-    const problem = hostMatchProblem(host);
-    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  });
+  .superRefine(refuseWith(hostMatchProblem));
 
 /** What an origin-form request target may hold (RFC 3986 pchar, `/` and `?`). */
 const TARGET_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
@@ -600,17 +600,13 @@ function pathPrefixProblem(prefix: string): string | undefined {
   if (prefix.includes("#")) return "must not hold a #: a request's target never carries one";
   if (!TARGET_CHARS.test(prefix))
     return "must be written as requests send it: a space, a non-ASCII letter and other such characters are percent-encoded there (a space is %20, é is %C3%A9)";
-  const path = prefix.split("?")[0]!;
-  if (path.split("/").some((seg) => seg === "." || seg === ".."))
+  if (hasDotSegment(prefix))
     return "must not have a . or .. segment: the gateway refuses requests whose path has one";
   return undefined;
 }
 
 /** A route's path prefix, compared byte for byte with the request's path (and query). */
-export const pathPrefixSchema = z.string().superRefine((prefix, ctx) => {
-  const problem = pathPrefixProblem(prefix);
-  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-});
+export const pathPrefixSchema = z.string().superRefine(refuseWith(pathPrefixProblem));
 
 export const routeMatchSchema = z
   .object({
