@@ -114,7 +114,10 @@ export interface EventWriter {
    * will (not asked for, failed to start, or died first). Until then they run in-thread.
    */
   threadReady(): Promise<boolean>;
-  /** Stop the timer and flush what is queued. */
+  /**
+   * Stop the timer and flush what is queued. What cannot be written (a flush fails, the
+   * store is closed) is counted as dropped, so nothing is left queued afterwards.
+   */
   close(): Promise<void>;
 }
 
@@ -183,6 +186,8 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
   /** The flush the writer thread is working on; at most one at a time. */
   let inFlight: Promise<void> | undefined;
   let upkeepInFlight = false;
+  /** Why the last flush failed, if one has; what close() counts its leftovers under. */
+  let lastReason: Exclude<DropReason, "queue_full"> | undefined;
 
   const s: EventWriterStats = {
     queued: 0,
@@ -285,6 +290,7 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       resumeAt = 0;
     } else {
       reason = classifyStoreError(r);
+      lastReason = reason;
       s.dropped[reason] += batch.length;
       s.droppedSli += buckets.length;
       s.failures++;
@@ -397,6 +403,14 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       if (immediate) clearImmediate(immediate);
       immediate = undefined;
       await drain();
+      // What drain could not write (it stops at a failed flush or an unusable store) will
+      // never be: count it as dropped rather than lose it.
+      const reason = active().usable() ? (lastReason ?? "store_error") : "store_error";
+      s.dropped[reason] += queue.length;
+      s.droppedSli += sli.length;
+      queue = [];
+      sli = [];
+      snapshot = undefined;
       await sink.close();
     },
   };

@@ -129,4 +129,38 @@ describe("event writer", () => {
     expect(() => w2.flushNow()).not.toThrow();
     await expect(w2.close()).resolves.toBeUndefined();
   });
+
+  it("on close counts what it could not write as dropped, leaving nothing queued", async () => {
+    const other = t.reopen();
+    const w = t.writer({ instanceId: "gw", maxBatch: 10, flushBusyTimeoutMs: 0 });
+    other.sqlite.exec("BEGIN IMMEDIATE");
+    for (let i = 0; i < 25; i++) w.enqueueEvent(retry(i));
+    w.enqueueSli([bucket(5000, "payments", "payments", { success: 1 })]);
+    // The first batch fails on the lock; the other two are never tried.
+    await w.close();
+    other.sqlite.exec("COMMIT");
+    expect(w.stats()).toMatchObject({
+      written: 0,
+      queued: 0,
+      queuedSli: 0,
+      droppedSli: 1,
+      dropped: { busy: 25, store_error: 0, disk_full: 0, queue_full: 0 },
+    });
+    expect(countEvents(t)).toBe(0);
+    // A store closed under the writer: nothing can be written, all of it is a store error.
+    const t2 = tempStore();
+    const w2 = t2.writer({ instanceId: "gw" });
+    for (let i = 0; i < 5; i++) w2.enqueueEvent(retry(i));
+    w2.enqueueSli([bucket(5000, "payments", "payments", { success: 1 })]);
+    t2.store.close();
+    await w2.close();
+    expect(w2.stats()).toMatchObject({
+      written: 0,
+      queued: 0,
+      queuedSli: 0,
+      droppedSli: 1,
+      dropped: { store_error: 5 },
+    });
+    await t2.cleanup();
+  });
 });
