@@ -323,15 +323,19 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
     }
   }
 
-  /** Flush until the queue is empty or a flush fails; synchronous when nothing is in flight. */
+  /** Whether anything is queued: events, SLI buckets or a snapshot. */
+  const pending = () => queue.length > 0 || sli.length > 0 || snapshot !== undefined;
+
+  /**
+   * Flush until nothing is queued or a flush fails; synchronous when nothing is in flight.
+   * What was queued while a flush was in flight is flushed after it.
+   */
   function drain(): Promise<void> | undefined {
+    const more = () => pending() && resumeAt === 0 && active().usable();
     do {
       flush(true);
-      if (inFlight)
-        return inFlight.then(() =>
-          queue.length > 0 && resumeAt === 0 && active().usable() ? drain() : undefined,
-        );
-    } while (queue.length > 0 && resumeAt === 0 && active().usable());
+      if (inFlight) return inFlight.then(() => (more() ? drain() : undefined));
+    } while (more());
     return undefined;
   }
 

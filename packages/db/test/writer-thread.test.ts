@@ -111,6 +111,31 @@ describe("event writer on a writer thread", () => {
     expect(w.enqueueEvent(retry(99))).toBe(false);
   });
 
+  it("on close writes the SLI buckets and snapshot queued while a flush was in flight", async () => {
+    const w = t.writer({ instanceId: "gw-1", thread: true });
+    expect(await w.threadReady()).toBe(true);
+    w.enqueueEvent(retry(1));
+    // The timer's flush, in flight on the thread when shutdown queues its last buckets.
+    void w.flushNow();
+    w.enqueueSli([bucket(5000, "payments", "payments", { success: 7 })]);
+    w.setSnapshot({
+      instanceId: "gw-1",
+      pid: 1,
+      startedAt: 0,
+      at: 9,
+      revision: 1,
+      mode: "normal",
+      upstreams: {},
+      routes: {},
+      inFlight: 0,
+      telemetry: { queued: 0, written: 0, dropped: {} },
+    });
+    await w.close();
+    expect(w.stats()).toMatchObject({ written: 1, writtenSli: 1, droppedSli: 0, queuedSli: 0 });
+    expect(readSliSeries(t.store, { from: 5000, to: 6000 })[0]).toMatchObject({ success: 7 });
+    expect(readInstances(t.store, 3)[0]).toMatchObject({ instanceId: "gw-1", heartbeatAt: 9 });
+  });
+
   it("drops and counts a batch that cannot be handed to the thread, then carries on", async () => {
     const w = t.writer({ instanceId: "gw", thread: true });
     expect(await w.threadReady()).toBe(true);
