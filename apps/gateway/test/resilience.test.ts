@@ -415,7 +415,7 @@ describe("fallbacks", () => {
   it("serves a fresh hit, then stale-if-error when the upstream is down", async () => {
     const first = await request(`${gw.url}/inv/item`);
     expect(first.status).toBe(200);
-    expect(first.headers["cache-status"]).toBe("gateway; fwd=miss");
+    expect(first.headers["cache-status"]).toBe("gateway; fwd=uri-miss");
     const hit = await request(`${gw.url}/inv/item`);
     expect(hit.headers["cache-status"]).toBe("gateway; hit");
     expect(hit.body).toBe(first.body);

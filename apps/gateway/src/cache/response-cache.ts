@@ -21,30 +21,97 @@ export interface CacheEntry {
   body: Buffer;
   /** Request header values named by the response's Vary, for matching stale entries. */
   varyKey: string;
+  /**
+   * How long past its freshness the entry may still be served when the upstream fails:
+   * Infinity (the route's `maxStaleMs` decides), the answer's own `stale-if-error`, or 0
+   * when its Cache-Control forbids stale answers.
+   */
+  staleLimitMs: number;
+  /** Bytes held: body, stored fields, the policy's copies of them, overhead. */
+  size: number;
 }
+
+/** Why a request went upstream, as RFC 9211's `fwd` parameter names it. */
+export type CacheMiss = "uri-miss" | "vary-miss" | "stale" | "request" | "miss";
 
 export interface CacheLookup {
   fresh?: CacheEntry;
   stale?: CacheEntry;
+  /** Set when there is no fresh entry to serve. */
+  miss?: CacheMiss;
 }
 
 const OVERHEAD_BYTES = 512;
 const CACHEABLE_STATUS = new Set([200, 203, 204, 300, 301, 308, 404, 410]);
 
-function varyKeyOf(vary: string | undefined, headers: IncomingHttpHeaders): string {
-  if (!vary) return "";
-  let key = "";
+/** The field names a Vary value lists, lower-cased; `*` stays as it is. */
+function varyNames(vary: string | undefined): string[] {
+  if (!vary) return [];
+  const out: string[] = [];
   for (const name of vary.toLowerCase().split(",")) {
     const n = name.trim();
-    if (n === "") continue;
+    if (n !== "") out.push(n);
+  }
+  return out;
+}
+
+function varyKeyOf(names: readonly string[], headers: IncomingHttpHeaders): string {
+  let key = "";
+  for (const n of names) {
     const v = headers[n];
     key += `${n}=${Array.isArray(v) ? v.join(",") : (v ?? "")}\n`;
   }
   return key;
 }
 
+/** Cache-Control directives by lower-cased name (RFC 9111 §5.2), `true` when valueless. */
+export function cacheDirectives(cacheControl: string | undefined): Map<string, string | true> {
+  const out = new Map<string, string | true>();
+  if (!cacheControl) return out;
+  for (const part of cacheControl.split(",")) {
+    const eq = part.indexOf("=");
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name === "" || out.has(name)) continue;
+    out.set(
+      name,
+      eq === -1
+        ? true
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"|"$/g, ""),
+    );
+  }
+  return out;
+}
+
+/**
+ * How long past freshness a stored answer may be served on error. An answer's own
+ * `stale-if-error=N` allows N seconds (RFC 5861 §4). Otherwise no-cache, must-revalidate,
+ * proxy-revalidate and s-maxage each forbid a shared cache to serve it stale (RFC 9111
+ * §4.2.4, §5.2.2); without them the route's `maxStaleMs` alone decides.
+ */
+function staleLimitOf(cc: ReadonlyMap<string, string | true>): number {
+  const sie = cc.get("stale-if-error");
+  if (typeof sie === "string" && /^\d+$/.test(sie)) return Number(sie) * 1000;
+  for (const d of STALE_FORBIDDEN) if (cc.has(d)) return 0;
+  return Infinity;
+}
+const STALE_FORBIDDEN = ["no-cache", "must-revalidate", "proxy-revalidate", "s-maxage"];
+
+function fieldBytes(headers: IncomingHttpHeaders): number {
+  let n = 0;
+  for (const k in headers) {
+    const v = headers[k];
+    n += k.length + (Array.isArray(v) ? v.join(", ").length : String(v ?? "").length);
+  }
+  return n;
+}
+
 export class ResponseCache {
   private lru: LRUCache<string, CacheEntry>;
+  /** Bytes held by collectors still filling; kept within the cache's own cap. */
+  private pending = 0;
 
   constructor(maxBytes: number) {
     this.lru = this.create(maxBytes);
@@ -53,7 +120,7 @@ export class ResponseCache {
   private create(maxBytes: number): LRUCache<string, CacheEntry> {
     return new LRUCache<string, CacheEntry>({
       maxSize: Math.max(1, maxBytes),
-      sizeCalculation: (e) => e.body.length + OVERHEAD_BYTES,
+      sizeCalculation: (e) => e.size,
     });
   }
 
@@ -61,7 +128,11 @@ export class ResponseCache {
   resize(maxBytes: number): void {
     if (this.lru.maxSize === Math.max(1, maxBytes)) return;
     const next = this.create(maxBytes);
-    for (const [k, v] of this.lru.entries()) next.set(k, v);
+    // Least recently used first, so the most recently used are the ones left standing.
+    for (const k of this.lru.rkeys()) {
+      const v = this.lru.peek(k);
+      if (v !== undefined) next.set(k, v);
+    }
     this.lru = next;
   }
 
@@ -77,18 +148,29 @@ export class ResponseCache {
     return `${routeId}\u0000${host}\u0000${url}`;
   }
 
-  /** Fresh entry to serve, or a stale one (within `maxStaleMs` past freshness) to keep aside. */
+  /**
+   * A fresh entry to serve, or one to keep aside for when the upstream fails: stale by at
+   * most `maxStaleMs` (and what its own Cache-Control allows), or still fresh but not
+   * usable for this request (it asked for `no-cache`).
+   */
   lookup(key: string, req: CacheRequest, maxStaleMs: number): CacheLookup {
     const e = this.lru.get(key);
-    if (!e) return {};
+    if (!e) return { miss: "uri-miss" };
     const vary = e.policy.responseHeaders()["vary"];
-    if (vary === "*") return {};
-    if (varyKeyOf(typeof vary === "string" ? vary : undefined, req.headers) !== e.varyKey)
-      return {};
+    if (
+      varyKeyOf(varyNames(typeof vary === "string" ? vary : undefined), req.headers) !== e.varyKey
+    )
+      return { miss: "vary-miss" };
     if (e.policy.satisfiesWithoutRevalidation(req)) return { fresh: e };
     const staleForMs = (e.policy.age() - e.policy.maxAge()) * 1000;
-    if (staleForMs <= maxStaleMs) return { stale: e };
-    return {};
+    const miss: CacheMiss =
+      staleForMs > 0
+        ? "stale"
+        : req.headers["cache-control"] !== undefined || req.headers.pragma !== undefined
+          ? "request"
+          : "miss";
+    if (staleForMs <= Math.min(maxStaleMs, e.staleLimitMs)) return { stale: e, miss };
+    return { miss };
   }
 
   /**
@@ -109,22 +191,58 @@ export class ResponseCache {
     // An answer that sets a cookie is someone's own (a session, a personalised page): not
     // stored at all, even without its cookie, as nginx, Varnish and CDNs do by default.
     if (headers["set-cookie"] !== undefined) return undefined;
+    const cc = cacheDirectives(headers["cache-control"]);
+    // An answer to a request with a cookie may be that user's own (`/me`, a cart): stored
+    // only when the upstream says it is for everyone, the rule RFC 9111 §3.5 sets for
+    // Authorization (which http-cache-semantics applies).
+    if (req.headers.cookie !== undefined && !cc.has("public") && !cc.has("s-maxage"))
+      return undefined;
+    const staleLimitMs = staleLimitOf(cc);
+    // Never usable without revalidation, which this cache does not do, nor stale on error.
+    if (cc.has("no-cache") && staleLimitMs === 0) return undefined;
+    // `*` anywhere in the list matches no later request (RFC 9110 §12.5.5).
+    const vary = varyNames(headers.vary);
+    if (vary.includes("*")) return undefined;
     const policy = new CachePolicy(req, { status, headers }, { shared: true });
     if (!policy.storable()) return undefined;
+    // An entry must fit the cache as a whole, not only the route's per-entry cap: a body
+    // that could never be kept is not buffered.
+    const cap = Math.min(maxEntryBytes, this.lru.maxSize - OVERHEAD_BYTES);
     const cl = Number(headers["content-length"]);
-    if (Number.isFinite(cl) && cl > maxEntryBytes) return undefined;
-    const vary = headers.vary;
-    if (vary === "*") return undefined;
+    if (cap <= 0 || (Number.isFinite(cl) && cl > cap)) return undefined;
     const storedHeaders = rawHeaders();
-    return new CacheCollector(maxEntryBytes, (body) => {
+    let fixed = OVERHEAD_BYTES + fieldBytes(headers);
+    for (const f of storedHeaders) fixed += f.length;
+    // The policy keeps the request's fields too when there is a Vary.
+    if (vary.length > 0) fixed += fieldBytes(req.headers);
+    const varyKey = varyKeyOf(vary, req.headers);
+    return new CacheCollector(cap, this, (body) => {
       this.lru.set(key, {
         policy,
         status,
         rawHeaders: storedHeaders,
         body,
-        varyKey: varyKeyOf(vary, req.headers),
+        varyKey,
+        staleLimitMs,
+        size: body.length + fixed,
       });
     });
+  }
+
+  /** Take `n` bytes for a collector; false when collectors together would pass the cap. */
+  reserve(n: number): boolean {
+    if (this.pending + n > this.lru.maxSize) return false;
+    this.pending += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.pending -= n;
+  }
+
+  /** Bytes held by collectors still filling. */
+  get pendingBytes(): number {
+    return this.pending;
   }
 
   clear(): void {
@@ -132,37 +250,57 @@ export class ResponseCache {
   }
 }
 
+/**
+ * Buffers one answer's body for the cache. It gives up (and lets go of what it held) past
+ * its cap, or when the bodies being collected at once would pass the cache's own size.
+ */
 export class CacheCollector {
   private chunks: Buffer[] | undefined = [];
   private size = 0;
 
   constructor(
     private readonly cap: number,
+    private readonly budget: Pick<ResponseCache, "reserve" | "release">,
     private readonly store: (body: Buffer) => void,
   ) {}
 
   push(chunk: Buffer): void {
     if (!this.chunks) return;
-    this.size += chunk.length;
-    if (this.size > this.cap) {
-      this.chunks = undefined;
+    if (this.size + chunk.length > this.cap || !this.budget.reserve(chunk.length)) {
+      this.drop();
       return;
     }
+    this.size += chunk.length;
     this.chunks.push(chunk);
   }
 
   end(complete: boolean): void {
-    if (complete && this.chunks) this.store(Buffer.concat(this.chunks, this.size));
+    if (!this.chunks) return;
+    const chunks = this.chunks;
+    const size = this.size;
+    this.drop();
+    if (complete) this.store(Buffer.concat(chunks, size));
+  }
+
+  private drop(): void {
     this.chunks = undefined;
+    this.budget.release(this.size);
+    this.size = 0;
   }
 }
 
-/** Headers for serving an entry: the stored ones with a current Age, plus `extra`. */
+/**
+ * Headers for serving an entry: the stored ones with a current Age, plus `extra` (flat
+ * name/value list, lower-case names), which replace stored fields of the same name as they
+ * do on a forwarded answer: an upstream's X-Request-Id or Cache-Status is never replayed.
+ */
 export function entryHeaders(e: CacheEntry, extra: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < e.rawHeaders.length; i += 2) {
+  outer: for (let i = 0; i < e.rawHeaders.length; i += 2) {
     const n = e.rawHeaders[i]!;
-    if (n.length === 3 && n.toLowerCase() === "age") continue;
+    const lower = n.toLowerCase();
+    if (lower === "age") continue;
+    for (let j = 0; j < extra.length; j += 2) if (extra[j] === lower) continue outer;
     out.push(n, e.rawHeaders[i + 1]!);
   }
   out.push("age", String(Math.floor(e.policy.age())));

@@ -17,7 +17,13 @@ import {
 } from "@rg/core";
 import type { Logger } from "pino";
 import type { CacheCollector } from "../cache/response-cache";
-import { ResponseCache, entryHeaders, type CacheEntry } from "../cache/response-cache";
+import {
+  ResponseCache,
+  entryHeaders,
+  type CacheEntry,
+  type CacheMiss,
+  type CacheRequest,
+} from "../cache/response-cache";
 import { sendProblem, retryAfterSeconds } from "../http/problem";
 import type { HttpProxyAdapter, UpstreamResponse } from "../proxy/http-proxy-adapter";
 import { bodySource, readRequestBody, replayable, type RequestBody } from "../request/body";
@@ -237,12 +243,14 @@ export class RequestHandler {
     const cacheOn = rc.cache?.enabled === true && method === "GET";
     const cacheKey = cacheOn ? ResponseCache.key(route.id, host, match.upstreamPath) : "";
     let stale: CacheEntry | undefined;
+    // The request as the client sent it: an answer's Vary is matched against these fields
+    // later, not against the ones the gateway adds for the upstream (X-Forwarded-*, …).
+    let cacheReq: CacheRequest | undefined;
+    let cacheMiss: CacheMiss | undefined;
     if (cacheOn) {
-      const found = d.cache.lookup(
-        cacheKey,
-        { method, url: match.upstreamPath, headers: req.headers },
-        rc.cache!.maxStaleMs,
-      );
+      cacheReq = { method, url: match.upstreamPath, headers: { ...req.headers } };
+      const found = d.cache.lookup(cacheKey, cacheReq, rc.cache!.maxStaleMs);
+      cacheMiss = found.miss;
       if (found.fresh && decision === "pass") {
         d.metrics.cacheUse(route.id, "hit");
         this.record(route, started, "cache_hit");
@@ -381,12 +389,12 @@ export class RequestHandler {
       const extra: string[] = ["x-request-id", requestId];
       if (rlHeaders) for (const h of rlHeaders) extra.push(h);
       let collector: CacheCollector | undefined;
-      if (cacheOn) {
-        extra.push("cache-status", "gateway; fwd=miss");
+      if (cacheReq) {
+        extra.push("cache-status", `gateway; fwd=${cacheMiss ?? "miss"}`);
         if (!result.fromFallback && !result.outcome.failure) {
           collector = d.cache.begin(
             cacheKey,
-            { method, url: match.upstreamPath, headers: req.headers },
+            cacheReq,
             resp.status,
             resp.headers,
             () => resp.storableRawHeaders(),
