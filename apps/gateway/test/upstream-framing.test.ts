@@ -213,6 +213,8 @@ async function expectRetired(up: RawUpstream, path: string, withinMs = 3000): Pr
 // The upstreams, one per family of cases, each behind its own route /<name>/...
 
 const ups: Record<string, RawUpstream> = {};
+/** The upstream connection carrying `/cached/cut`'s first answer. */
+let cutMidBody: net.Socket | undefined;
 let gw: Gateway;
 
 const TRICKLE_BYTES = 20;
@@ -399,7 +401,35 @@ const scripts: Record<string, Script> = {
   },
 
   /** Cacheable answers, with and without a Set-Cookie. */
-  cached(req, s) {
+  cached(req, s, up) {
+    if (req.path === "/cached/cut") {
+      // The first answer has no length, so its body runs to the close, and it is cut by a
+      // reset the test sends once the client has seen the body begin; later ones are whole.
+      if (up.requests.filter((q) => q.path === req.path).length === 1) {
+        cutMidBody = s;
+        return put(
+          s,
+          "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\nConnection: close\r\n\r\nPARTIAL-",
+        );
+      }
+      return put(
+        s,
+        "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\nContent-Length: 5\r\n\r\nwhole",
+      );
+    }
+    if (req.path.startsWith("/cached/vary-forwarded")) {
+      const body = `by-proto:${req.headers["x-forwarded-proto"]}`;
+      return put(
+        s,
+        "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\nVary: X-Forwarded-Proto\r\n" +
+          `Content-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    }
+    if (req.path.startsWith("/cached/me")) {
+      // No Cache-Control at all: a 200 that http-cache-semantics would store by default.
+      const body = `me:${req.headers.cookie ?? "nobody"}`;
+      return put(s, `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    }
     if (req.path.startsWith("/cached/cookie")) {
       const body = `page-for-alice:${req.path}`;
       return put(
@@ -877,6 +907,46 @@ describe("Set-Cookie and the shared cache", () => {
     // Bob's answer came from the upstream, not from Alice's stored one.
     expect(f.headers["cache-status"] ?? "").not.toMatch(/hit/);
     expect(up.requests.filter((q) => q.path === "/cached/cookie-b")).toHaveLength(2);
+  });
+});
+
+describe("the shared cache and broken or personal answers", () => {
+  it("neither stores nor passes as whole a close-delimited body cut by a reset (RFC 9112 §8)", async () => {
+    const up = ups.cached!;
+    const w = new Wire(gw.port);
+    w.send(`GET /cached/cut HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+    expect(await w.waitFor(() => w.text.includes("PARTIAL-"))).toBe(true);
+    // Node's parser would take the close for the body's end; only the error tells it cut.
+    cutMidBody!.resetAndDestroy();
+    expect(await w.waitFor(() => w.closed)).toBe(true);
+    const cut = parseResponses(w.text, ["GET"], true);
+    w.destroy();
+    // Re-framed in chunks for the client, and never given its last chunk.
+    expect(cut.finals).toHaveLength(0);
+    expect(w.text).toMatch(/^HTTP\/1\.1 200 /);
+    const next = only(await fetchRaw("/cached/cut"));
+    expect(next.body).toBe("whole");
+    expect(next.headers["cache-status"]).toBe("gateway; fwd=uri-miss");
+    expect(up.requests.filter((q) => q.path === "/cached/cut")).toHaveLength(2);
+  });
+
+  it("matches an answer's Vary against the client's fields, not those added for the upstream", async () => {
+    const up = ups.cached!;
+    const a = only(await fetchRaw("/cached/vary-forwarded"));
+    expect(a.body).toBe("by-proto:http");
+    const b = only(await fetchRaw("/cached/vary-forwarded"));
+    expect(b.headers["cache-status"]).toBe("gateway; hit");
+    expect(up.requests.filter((q) => q.path === "/cached/vary-forwarded")).toHaveLength(1);
+  });
+
+  it("does not store an answer to a request with a cookie unless it says public", async () => {
+    const up = ups.cached!;
+    const alice = only(await fetchRaw("/cached/me", { headers: "Cookie: sid=alice\r\n" }));
+    expect(alice.body).toBe("me:sid=alice");
+    const bob = only(await fetchRaw("/cached/me"));
+    expect(bob.body).toBe("me:nobody");
+    expect(bob.headers["cache-status"]).toBe("gateway; fwd=uri-miss");
+    expect(up.requests.filter((q) => q.path === "/cached/me")).toHaveLength(2);
   });
 });
 

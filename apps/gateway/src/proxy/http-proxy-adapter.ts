@@ -231,11 +231,28 @@ interface Endpoint {
 }
 
 export class UpstreamResponse {
+  /**
+   * The connection failed before the body was whole. Node marks a body that runs to the
+   * connection's close (no Content-Length, not chunked) complete even when a reset ended
+   * it, so `message.complete` alone would pass a cut-off body as whole (RFC 9112 §8).
+   */
+  private broke = false;
+
   constructor(
     readonly status: number,
     readonly message: IncomingMessage,
     private readonly proxyReq: ClientRequest,
-  ) {}
+  ) {
+    // Emitted before Node's parser finishes such a body, so it is set by its end.
+    proxyReq.on("error", () => {
+      if (!message.complete) this.broke = true;
+    });
+  }
+
+  /** The whole body arrived. */
+  private get whole(): boolean {
+    return this.message.complete && !this.broke;
+  }
 
   get headers(): IncomingMessage["headers"] {
     return this.message.headers;
@@ -243,7 +260,7 @@ export class UpstreamResponse {
 
   /** Response headers fit for a shared cache entry: no hop-by-hop fields, no cookies. */
   storableRawHeaders(): string[] {
-    const all = filterRawResponseHeaders(this.message.rawHeaders);
+    const all = filterRawResponseHeaders(this.message.rawHeaders, [], this.status === 204);
     const out: string[] = [];
     for (let i = 0; i < all.length; i += 2) {
       if (all[i]!.toLowerCase() === "set-cookie") continue;
@@ -272,6 +289,11 @@ export class UpstreamResponse {
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]!);
 
     if (msg.complete) {
+      if (this.broke) {
+        // Cut off before this answer was sent: the client must not see a clean short body.
+        res.destroy();
+        return onEnd?.(false);
+      }
       // The whole answer arrived with its headers: one write, no stream plumbing. Reading
       // the buffered body to its end also hands the upstream socket back to the pool.
       const body = msg.read() as Buffer | null;
@@ -295,7 +317,7 @@ export class UpstreamResponse {
       onEnd?.(complete);
     };
     const broken = () => {
-      if (msg.complete) return;
+      if (this.whole) return;
       finish(false);
       res.destroy();
     };
@@ -311,7 +333,7 @@ export class UpstreamResponse {
     msg.on("aborted", broken);
     msg.on("error", broken);
     res.on("close", () => {
-      if (!msg.complete) {
+      if (!this.whole) {
         // The client went away: free the upstream socket.
         this.proxyReq.destroy();
         finish(false);
@@ -332,7 +354,7 @@ export class UpstreamResponse {
       msg.resume();
     });
     msg.on("end", () => {
-      if (!msg.complete) return broken();
+      if (!this.whole) return broken();
       res.end();
       finish(true);
     });
@@ -385,7 +407,7 @@ export class UpstreamResponse {
     } catch {
       return undefined;
     }
-    return this.message.complete ? Buffer.concat(chunks) : undefined;
+    return this.whole ? Buffer.concat(chunks) : undefined;
   }
 
   /** Throw the response away; small bodies are drained so the keep-alive socket survives. */
