@@ -47,6 +47,8 @@ export {
   readSliSummary,
   SECONDS_RANGE_LIMIT_MS,
   MINUTES_RANGE_LIMIT_MS,
+  SECONDS_KEEP_MS,
+  MINUTES_KEEP_MS,
 } from "./sli";
 export type {
   SliPoint,
@@ -82,5 +84,5 @@ export { startRunbookRun, updateRunbookStep, finishRunbookRun, listRunbookRuns }
 export type { RunbookRun, RunbookStepRow, RunbookStatus } from "./runbooks";
 export { runMaintenance } from "./maintenance";
 export type { MaintenanceResult } from "./maintenance";
-export { countUsers, ROLES } from "./users";
-export type { Role } from "./users";
+export { countUsers, ROLES, createUser, setUserRole, removeUser } from "./users";
+export type { Role, NewUser, UserChangeBy, UserChangeRefusal } from "./users";

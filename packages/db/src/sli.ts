@@ -70,6 +70,12 @@ const ROLLUP_KEY = "rollup_minutes_upto";
 const ROLLUP_SLACK_MS = MINUTE;
 
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** How long runRetention keeps second buckets by default. */
+export const SECONDS_KEEP_MS = 6 * HOUR;
+/** How long runRetention keeps minute roll-ups by default (hour roll-ups: twice as long). */
+export const MINUTES_KEEP_MS = 30 * DAY;
 
 /** Recompute `dst` rows (bucket size `size`) from `src` rows in [from, to), replacing them. */
 function recompute(store: Store, src: string, dst: string, size: number, from: number, to: number) {
@@ -181,7 +187,7 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
   const now = opts.now ?? Date.now();
   const batch = Math.max(1, opts.batchSize ?? 5000);
   const maxBatches = Math.max(1, opts.maxBatches ?? Number.POSITIVE_INFINITY);
-  const minutesKeepMs = opts.minutesKeepMs ?? 30 * 86_400_000;
+  const minutesKeepMs = opts.minutesKeepMs ?? MINUTES_KEEP_MS;
   const result = {
     events: deleteEventsBefore(
       store,
@@ -193,7 +199,7 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
       store,
       "sli_seconds",
       "start",
-      now - (opts.secondsKeepMs ?? 6 * 3_600_000),
+      now - (opts.secondsKeepMs ?? SECONDS_KEEP_MS),
       batch,
       maxBatches,
       "start, route, upstream",
@@ -300,27 +306,47 @@ const DEFAULT_POINTS = 300;
 
 export type SliResolution = "auto" | "seconds" | "minutes" | "hours";
 
+interface Table {
+  table: string;
+  unit: number;
+  /** How long the default retention keeps its rows. */
+  keepMs: number;
+}
+
 const TABLES = {
-  seconds: { table: "sli_seconds", unit: 1000 },
-  minutes: { table: "sli_minutes", unit: MINUTE },
-  hours: { table: "sli_hours", unit: HOUR },
-} as const;
+  seconds: { table: "sli_seconds", unit: 1000, keepMs: SECONDS_KEEP_MS },
+  minutes: { table: "sli_minutes", unit: MINUTE, keepMs: MINUTES_KEEP_MS },
+  hours: { table: "sli_hours", unit: HOUR, keepMs: 2 * MINUTES_KEEP_MS },
+} as const satisfies Record<string, Table>;
+
+/** Finest first. */
+const LEVELS: readonly Table[] = [TABLES.seconds, TABLES.minutes, TABLES.hours];
+
+/** Whether retention (as of `now`) has kept `t`'s rows from `at` on. */
+const holds = (t: Table, at: number, now: number) => now - t.keepMs <= at;
 
 function pickTable(
   from: number,
   to: number,
+  now: number,
   resolution: SliResolution = "auto",
   stepMs?: number,
-): { table: string; unit: number } {
+): Table {
   if (resolution !== "auto") return TABLES[resolution];
   const range = to - from;
-  if (range <= SECONDS_RANGE_LIMIT_MS) return TABLES.seconds;
   const wholeHours =
     from % HOUR === 0 && to % HOUR === 0 && (stepMs === undefined || stepMs % HOUR === 0);
   const step = stepMs ?? range / DEFAULT_POINTS;
-  if (range > MINUTES_RANGE_LIMIT_MS && step >= HOUR && (wholeHours || range >= 7 * 86_400_000))
-    return TABLES.hours;
-  return TABLES.minutes;
+  let level =
+    range <= SECONDS_RANGE_LIMIT_MS
+      ? 0
+      : range > MINUTES_RANGE_LIMIT_MS && step >= HOUR && (wholeHours || range >= 7 * DAY)
+        ? 2
+        : 1;
+  // A table retention has already emptied at `from` would show no traffic there although a
+  // coarser one still holds it; the hour table is the last resort.
+  while (level < LEVELS.length - 1 && !holds(LEVELS[level]!, from, now)) level++;
+  return LEVELS[level]!;
 }
 
 function filters(q: { route?: string; upstream?: string }): { sql: string; params: string[] } {
@@ -346,18 +372,24 @@ export interface SliSeriesQuery {
   to: number;
   /** Step between points (rounded up to the table's granularity). Default: ~300 points. */
   stepMs?: number;
-  /** Which buckets to read; "auto" picks by range (seconds ≤ 2 h, hours for long ranges). */
+  /**
+   * Which buckets to read; "auto" picks by range (seconds ≤ 2 h, hours for long ranges), and
+   * a coarser table where retention has already deleted the finer one's rows at `from`.
+   */
   resolution?: SliResolution;
+  /** The wall clock retention is measured against. Default: Date.now(). */
+  now?: number;
 }
 
 /**
  * Chart-ready points from `from` (inclusive) to `to` (exclusive), one per step, gaps filled
  * with zeros. Ranges ≤ 2 h read second buckets, longer ones minute roll-ups, and ranges over
- * 2 days with whole-hour steps hour roll-ups.
+ * 2 days with whole-hour steps hour roll-ups; a range starting before a table's retention
+ * reads the next coarser one.
  */
 export function readSliSeries(store: Store, q: SliSeriesQuery): SliPoint[] {
   if (!(q.to > q.from)) return [];
-  const { table, unit } = pickTable(q.from, q.to, q.resolution, q.stepMs);
+  const { table, unit } = pickTable(q.from, q.to, q.now ?? Date.now(), q.resolution, q.stepMs);
   const range = q.to - q.from;
   let step = q.stepMs ?? range / DEFAULT_POINTS;
   step = Math.max(unit, Math.ceil(step / unit) * unit);
@@ -382,12 +414,14 @@ export interface SliSummaryQuery {
   route?: string;
   upstream?: string;
   resolution?: SliResolution;
+  /** The wall clock retention is measured against. Default: Date.now(). */
+  now?: number;
 }
 
 /** Totals, error rate, percentiles and rps per route or per upstream over a range. */
 export function readSliSummary(store: Store, q: SliSummaryQuery): SliSummaryRow[] {
   if (!(q.to > q.from)) return [];
-  const { table } = pickTable(q.from, q.to, q.resolution, HOUR);
+  const { table } = pickTable(q.from, q.to, q.now ?? Date.now(), q.resolution, HOUR);
   const key = q.groupBy === "route" ? "route" : "upstream";
   const f = filters(q);
   const rows = prepared(

@@ -29,7 +29,7 @@ describe("SLI buckets", () => {
       bucket(T0, "r", "u", { success: 1, http_5xx: 1, latencyCell: 20 }),
       bucket(T0, "r2", "u", { success: 7 }),
     ]);
-    const [p] = readSliSeries(t.store, { route: "r", from: T0, to: T0 + 1000 });
+    const [p] = readSliSeries(t.store, { route: "r", from: T0, to: T0 + 1000, now: T0 + 1000 });
     expect(p).toMatchObject({ t: T0, total: 5, success: 4, http5xx: 1, errorRate: 0.2 });
     const cells = JSON.parse(
       t.store.sqlite
@@ -47,7 +47,13 @@ describe("SLI buckets", () => {
       bucket(T0 + 1000, "r", "u", { success: 10, latencyCell: 0 }),
       bucket(T0 + 5000, "r", "u", { timeout: 5, latencyCell: 26 }),
     ]);
-    const pts = readSliSeries(t.store, { upstream: "u", from: T0, to: T0 + 10_000, stepMs: 2000 });
+    const pts = readSliSeries(t.store, {
+      upstream: "u",
+      from: T0,
+      to: T0 + 10_000,
+      stepMs: 2000,
+      now: T0 + 10_000,
+    });
     expect(pts.map((p) => p.t - T0)).toEqual([0, 2000, 4000, 6000, 8000]);
     expect(pts.map((p) => p.total)).toEqual([20, 0, 5, 0, 0]);
     expect(pts[0]!.p99).toBeLessThanOrEqual(1);
@@ -77,13 +83,19 @@ describe("SLI buckets", () => {
       { start: T0 + 120_000, success: 220, http_5xx: 1 },
     ]);
     // A 3-hour range reads minutes.
-    const pts = readSliSeries(t.store, { route: "r", from: T0, to: T0 + 3 * 3_600_000 });
+    const pts = readSliSeries(t.store, {
+      route: "r",
+      from: T0,
+      to: T0 + 3 * 3_600_000,
+      now: T0 + 3 * 3_600_000,
+    });
     expect(pts[0]!.t).toBe(T0);
     expect(pts.reduce((a, p) => a + p.total, 0)).toBe(463);
     const [sum] = readSliSummary(t.store, {
       from: T0,
       to: T0 + 3 * 3_600_000,
       groupBy: "upstream",
+      now: T0 + 3 * 3_600_000,
     });
     expect(sum).toMatchObject({ key: "u", total: 463, http5xx: 3 });
     // Hours hold the same totals.
@@ -108,12 +120,45 @@ describe("SLI buckets", () => {
     expect(t.store.sqlite.prepare("SELECT sum(success) FROM sli_hours").pluck().get()).toBe(40);
   });
 
+  it("reads a window older than a table's retention from a coarser table that still holds it", () => {
+    const H = 3_600_000;
+    const D = 86_400_000;
+    const buckets = [];
+    for (let s = 0; s < 360; s++) buckets.push(bucket(T0 + s * 10_000, "r", "u", { success: 1 }));
+    writeSliBuckets(t.store, buckets);
+    rollupMinutes(t.store, T0 + 2 * H, { maxSpanMs: 2 * H });
+    // The next day the seconds are gone; minutes and hours hold the hour.
+    const nextDay = T0 + D;
+    expect(runRetention(t.store, { now: nextDay }).sliSeconds).toBe(360);
+    const total = (pts: { total: number }[]) => pts.reduce((a, p) => a + p.total, 0);
+    expect(total(readSliSeries(t.store, { route: "r", from: T0, to: T0 + H, now: nextDay }))).toBe(
+      360,
+    );
+    expect(
+      readSliSummary(t.store, { from: T0, to: T0 + H, groupBy: "route", now: nextDay }),
+    ).toMatchObject([{ key: "r", total: 360 }]);
+    // 40 days on the minutes are gone too; a one-day chart reads hours.
+    const later = T0 + 40 * D;
+    expect(runRetention(t.store, { now: later }).sliMinutes).toBe(60);
+    expect(total(readSliSeries(t.store, { route: "r", from: T0, to: T0 + D, now: later }))).toBe(
+      360,
+    );
+    expect(
+      readSliSummary(t.store, { from: T0, to: T0 + D, groupBy: "route", now: later }),
+    ).toMatchObject([{ key: "r", total: 360 }]);
+  });
+
   it("summary per route over seconds", () => {
     writeSliBuckets(t.store, [
       bucket(T0, "a", "u", { success: 9, http_5xx: 1 }),
       bucket(T0 + 1000, "b", "u", { success: 4, client_error: 1 }),
     ]);
-    const rows = readSliSummary(t.store, { from: T0, to: T0 + 10_000, groupBy: "route" });
+    const rows = readSliSummary(t.store, {
+      from: T0,
+      to: T0 + 10_000,
+      groupBy: "route",
+      now: T0 + 10_000,
+    });
     expect(rows.map((r) => [r.key, r.total, r.errorRate, r.rps])).toEqual([
       ["a", 10, 0.1, 1],
       ["b", 5, 0, 0.5],
@@ -217,7 +262,7 @@ describe("30 days of minute roll-ups for 20 upstreams", () => {
     };
     // A month chart reads hour roll-ups: 720 rows per upstream.
     const [pts, hoursMs] = time(() =>
-      readSliSeries(t.store, { upstream: "u7", from, to, stepMs: 3 * 3_600_000 }),
+      readSliSeries(t.store, { upstream: "u7", from, to, stepMs: 3 * 3_600_000, now: to }),
     );
     expect(pts.length).toBeGreaterThanOrEqual(240); // steps are aligned to the epoch
     expect(pts.length).toBeLessThanOrEqual(241);
@@ -231,15 +276,16 @@ describe("30 days of minute roll-ups for 20 upstreams", () => {
         to,
         stepMs: 3 * 3_600_000,
         resolution: "minutes",
+        now: to,
       }),
     );
     expect(fromMinutes.map((p) => p.total)).toEqual(pts.map((p) => p.total));
     const [day] = time(() =>
-      readSliSummary(t.store, { from: to - 86_400_000, to, groupBy: "upstream" }),
+      readSliSummary(t.store, { from: to - 86_400_000, to, groupBy: "upstream", now: to }),
     );
     expect(day).toHaveLength(20);
     expect(day[0]!.total).toBe(14_400);
-    const [month] = time(() => readSliSummary(t.store, { from, to, groupBy: "route" }));
+    const [month] = time(() => readSliSummary(t.store, { from, to, groupBy: "route", now: to }));
     expect(month.map((r) => r.total)).toEqual(new Array(20).fill(432_000));
     // Generous bounds for a shared 2-core machine; the bench reports the real figures.
     expect(hoursMs).toBeLessThan(1000);
