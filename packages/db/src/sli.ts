@@ -77,6 +77,8 @@ export const SECONDS_KEEP_MS = 6 * HOUR;
 /** How long runRetention keeps minute roll-ups by default (hour roll-ups: twice as long). */
 export const MINUTES_KEEP_MS = 30 * DAY;
 
+const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+
 /** Recompute `dst` rows (bucket size `size`) from `src` rows in [from, to), replacing them. */
 function recompute(store: Store, src: string, dst: string, size: number, from: number, to: number) {
   return prepared(
@@ -101,8 +103,9 @@ export function rollupHours(store: Store, from: number, to: number): number {
 /**
  * Sum completed seconds (before the minute holding `uptoWallMs`) into the minute table, and
  * the minutes into the hour table (the current hour partially, completed on later runs).
- * Each call covers at most `maxSpanMs` (default 15 min) past the watermark; call it again
- * until `to` reaches `uptoWallMs` to work off a backlog.
+ * Each call covers at most `maxSpanMs` (default 15 min) past the watermark, skipping
+ * minutes no second was stored for; call it again until `to` reaches `uptoWallMs` to work
+ * off a backlog.
  * Idempotent: each bucket is recomputed from its parts and replaced, never added twice.
  */
 export function rollupMinutes(
@@ -121,8 +124,16 @@ export function rollupMinutes(
       const min = prepared(store, "SELECT min(start) FROM sli_seconds").pluck().get() as
         number | null;
       if (min === null) return { minutes: 0, hours: 0, from: upto, to: upto };
-      from = Math.floor(min / MINUTE) * MINUTE;
-    } else from = Math.max(0, mark - ROLLUP_SLACK_MS);
+      from = floorTo(min, MINUTE);
+    } else {
+      from = Math.max(0, mark - ROLLUP_SLACK_MS);
+      // Start at the minute of the next stored second: an empty gap (downtime) is skipped,
+      // not walked a span per call, which after a week off would take hours of upkeep.
+      const next = prepared(store, "SELECT min(start) FROM sli_seconds WHERE start >= ?")
+        .pluck()
+        .get(from) as number | null;
+      from = Math.max(from, next === null ? upto : Math.min(upto, floorTo(next, MINUTE)));
+    }
     // A backlog (first run, or after downtime) is worked off a bounded span per call, so no
     // single call holds the write lock or the event loop for long.
     const to = Math.min(upto, from + maxSpan);

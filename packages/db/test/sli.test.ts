@@ -148,6 +148,32 @@ describe("SLI buckets", () => {
     ).toMatchObject([{ key: "r", total: 360 }]);
   });
 
+  it("skips an empty gap after downtime instead of walking it a span per call", () => {
+    writeSliBuckets(t.store, [bucket(T0, "r", "u", { success: 1 })]);
+    rollupMinutes(t.store, T0 + 120_000);
+    // A week later the gateway is back: with nothing stored since, a call does nothing.
+    const restart = T0 + 7 * 86_400_000;
+    expect(rollupMinutes(t.store, restart)).toMatchObject({ minutes: 0, hours: 0 });
+    // Then it writes five minutes of seconds.
+    const buckets = [];
+    for (let s = 0; s < 300; s++)
+      buckets.push(bucket(restart + s * 1000, "r", "u", { success: 1 }));
+    writeSliBuckets(t.store, buckets);
+    // One call rolls them up, a bounded span past the first stored second.
+    const r = rollupMinutes(t.store, restart + 300_000);
+    expect(r).toMatchObject({ minutes: 5, from: restart, to: restart + 300_000 });
+    const sum = (table: string) =>
+      t.store.sqlite
+        .prepare(`SELECT sum(success) FROM ${table} WHERE start >= ?`)
+        .pluck()
+        .get(restart - 3_600_000);
+    expect(sum("sli_minutes")).toBe(300);
+    expect(sum("sli_hours")).toBe(300);
+    // The next call goes back only over the slack minute before the watermark.
+    expect(rollupMinutes(t.store, restart + 3_600_000)).toMatchObject({ minutes: 1 });
+    expect(rowCount("sli_minutes")).toBe(6);
+  });
+
   it("summary per route over seconds", () => {
     writeSliBuckets(t.store, [
       bucket(T0, "a", "u", { success: 9, http_5xx: 1 }),
