@@ -1,30 +1,15 @@
-import { appendAudit } from "@rg/db";
-import { TRPCError } from "@trpc/server";
-import { parseRole } from "../../../auth/roles";
-import { actorOf, adminProcedure } from "../../trpc";
+import { setUserRole } from "@rg/db";
+import { adminProcedure } from "../../trpc";
 import { setRoleInput } from "./schemas";
-import { assertAdminRemains, authContext } from "./shared";
+import { changeBy, refuse } from "./shared";
 
-/** Change a user's role and end all their sessions, so the new role applies at once. */
-export const setRole = adminProcedure.input(setRoleInput).mutation(async ({ ctx, input }) => {
-  const a = await authContext(ctx.auth);
-  const target = await a.internalAdapter.findUserById(input.userId);
-  if (!target) throw new TRPCError({ code: "NOT_FOUND", message: "no such user" });
-  const before = parseRole((target as { role?: unknown }).role);
-  if (before === "admin" && input.role !== "admin") await assertAdminRemains(ctx.auth, target.id);
-  await a.internalAdapter.updateUser(target.id, { role: input.role });
-  await a.internalAdapter.deleteUserSessions(target.id);
-  const { actor, role, requestId } = actorOf(ctx);
-  appendAudit(ctx.store, {
-    actor,
-    role,
-    requestId,
-    action: "user.set_role",
-    target: `user:${target.email}`,
-    before,
-    after: input.role,
-    reason: "role changed; sessions revoked",
-    at: ctx.now(),
-  });
+/**
+ * Change a user's role and end all their sessions, so the new role applies at once. The last
+ * admin cannot lose the role: the check and the change are one transaction, so two admins
+ * demoting each other at once cannot both succeed.
+ */
+export const setRole = adminProcedure.input(setRoleInput).mutation(({ ctx, input }) => {
+  const r = setUserRole(ctx.store, { userId: input.userId, role: input.role }, changeBy(ctx));
+  if (!r.ok) refuse(r);
   return { ok: true as const };
 });

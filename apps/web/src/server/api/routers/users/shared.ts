@@ -1,19 +1,24 @@
+import type { UserChangeBy, UserChangeRefusal } from "@rg/db";
 import { TRPCError } from "@trpc/server";
 import type { Auth } from "../../../auth/auth";
-import { parseRole } from "../../../auth/roles";
+import { actorOf, type SignedInContext } from "../../trpc";
 
 export async function authContext(auth: Auth) {
   return auth.$context;
 }
 
-/** Refuse a change that would leave no admin who can sign in. */
-export async function assertAdminRemains(auth: Auth, losingUserId: string): Promise<void> {
-  const ctx = await authContext(auth);
-  const users = await ctx.internalAdapter.listUsers(1000);
-  const admins = users.filter(
-    (u) => parseRole((u as { role?: unknown }).role) === "admin" && u.id !== losingUserId,
-  );
-  if (admins.length === 0) {
-    throw new TRPCError({ code: "BAD_REQUEST", message: "at least one admin must remain" });
-  }
+/** The signed-in admin making a user change, for its audit row. */
+export function changeBy(ctx: SignedInContext): UserChangeBy {
+  return { ...actorOf(ctx), at: ctx.now() };
+}
+
+const CODES = {
+  not_found: "NOT_FOUND",
+  email_taken: "CONFLICT",
+  last_admin: "BAD_REQUEST",
+} as const satisfies Record<UserChangeRefusal["reason"], TRPCError["code"]>;
+
+/** A change the store refused (nothing was applied), as the caller's error. */
+export function refuse(r: UserChangeRefusal): never {
+  throw new TRPCError({ code: CODES[r.reason], message: r.message });
 }
