@@ -22,6 +22,9 @@ trackUncaught();
 let plain: TestUpstream;
 let flaky: TestUpstream;
 let big: TestUpstream;
+let cutter: TestUpstream;
+/** The upstream side of `/cutter/stream`, held open until the test lets it finish. */
+let streaming: http.ServerResponse | undefined;
 let rawServer: net.Server;
 let rawPort: number;
 let gw: Gateway;
@@ -70,6 +73,23 @@ beforeAll(async () => {
     });
     pump();
   });
+  cutter = await startUpstream((req, res) => {
+    if (req.url === "/cut") {
+      // Headers and a tenth of the body, then the connection drops.
+      res.writeHead(200, { "content-length": "1000" });
+      res.write("x".repeat(100), () => res.socket?.destroy());
+      return;
+    }
+    if (req.url === "/stream") {
+      // Half the body now, the rest when the test says.
+      res.writeHead(200, { "content-length": "200" });
+      res.write("y".repeat(100));
+      streaming = res;
+      return;
+    }
+    res.writeHead(200, { "content-length": "5" });
+    res.end("whole");
+  });
   rawServer = net.createServer((s) => {
     s.on("error", () => {});
     s.once("data", () => {
@@ -86,6 +106,10 @@ beforeAll(async () => {
       plain: upstreamConfig(plain.url),
       flaky: upstreamConfig(flaky.url),
       big: upstreamConfig(big.url),
+      cutter: upstreamConfig(cutter.url, {
+        circuitBreaker: { minimumCalls: 100, consecutiveFailures: 3 },
+        outlierDetection: { enabled: false },
+      }),
       bad: upstreamConfig(`http://127.0.0.1:${rawPort}`),
       refused: upstreamConfig(`http://127.0.0.1:${refused}`, {
         circuitBreaker: { minimumCalls: 100, consecutiveFailures: 0 },
@@ -106,6 +130,13 @@ beforeAll(async () => {
         retry: { maxAttempts: 2, baseDelayMs: 1 },
       },
       big: { match: { pathPrefix: "/big" }, upstream: "big", ...fast },
+      cutter: {
+        match: { pathPrefix: "/cutter" },
+        upstream: "cutter",
+        stripPrefix: true,
+        ...fast,
+        retry: { maxAttempts: 1 },
+      },
       bad: { match: { pathPrefix: "/bad" }, upstream: "bad", ...fast, retry: { maxAttempts: 1 } },
       refused: {
         match: { pathPrefix: "/refused" },
@@ -119,7 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([plain?.close(), flaky?.close(), big?.close()]);
+  await Promise.all([plain?.close(), flaky?.close(), big?.close(), cutter?.close()]);
   await new Promise<void>((r) => rawServer?.close(() => r()));
   expect(uncaught).toMatchObject({ exceptions: 0, rejections: 0 });
 });
@@ -142,6 +173,42 @@ describe("upstream transport failures", () => {
     expect(r.closed).toBe(true);
     const body = r.text.slice(r.text.indexOf("\r\n\r\n") + 4);
     expect(body.length).toBeLessThan(100_000);
+  });
+
+  it("counts an answer cut off mid-body as a failure of its upstream, and one the client left as nothing", async () => {
+    const window = () => gw.runtime.snapshot().upstreams.cutter!.breakers[0]!.window;
+    const state = () => gw.runtime.snapshot().upstreams.cutter!.breakers[0]!.state;
+    // A whole answer passes.
+    expect((await request(`${gw.url}/cutter/whole`)).body).toBe("whole");
+    expect(window()).toMatchObject({ calls: 1, failures: 0 });
+
+    // A client that leaves mid-body says nothing about the upstream.
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = http.get(`${gw.url}/cutter/stream`, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+      });
+      req.on("error", () => {});
+      req.on("timeout", () => reject(new Error("no answer")));
+    });
+    expect(r).toBe(200);
+    await until(() => streaming?.destroyed === true || streaming?.writableEnded === true, 2000);
+    expect(window()).toMatchObject({ calls: 1, failures: 0 });
+
+    // 200 and a tenth of the body, then a reset: each is a failure, and three in a row open
+    // the breaker (consecutiveFailures 3), as three 5xx would.
+    for (let i = 1; i <= 3; i++) {
+      const cut = await raw(gw.port, "GET /cutter/cut HTTP/1.1\r\nHost: x\r\n\r\n", 5000);
+      expect(statusOf(cut.text)).toBe(200);
+      expect(cut.closed).toBe(true);
+      if (i < 3) expect(window()).toMatchObject({ calls: 1 + i, failures: i });
+    }
+    await until(() => state() === "open", 2000);
+    const refused = await request(`${gw.url}/cutter/whole`);
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: "RG_BREAKER_OPEN" });
   });
 
   it("answers 504 at the per-try timeout when the upstream hangs", async () => {

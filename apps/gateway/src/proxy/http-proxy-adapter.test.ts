@@ -102,8 +102,8 @@ async function front(
             s.chunks++;
             s.bytes += c.length;
           },
-          (complete) => {
-            s.complete = complete;
+          (end) => {
+            s.complete = end.by === "whole";
           },
         );
       });

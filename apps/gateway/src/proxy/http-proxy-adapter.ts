@@ -272,17 +272,18 @@ export class UpstreamResponse {
   /**
    * Send to the client. `extraHeaders` (flat name/value list, lower-case names) replace the
    * upstream's fields of the same name; `onChunk` sees the body (to fill the cache) and
-   * `onEnd` runs once, with `complete` false when the upstream broke off (the client
-   * connection is then destroyed, never a clean short body). It is cut the same way when
-   * the body stops arriving for `limits.upstreamIdleMs`, or when the client reads none of it
-   * for `limits.clientStallMs` (which would otherwise hold the upstream socket forever).
+   * `onEnd` runs once, saying how the answer ended (see BodyEnd). When the upstream broke
+   * off, the client connection is destroyed, never given a clean short body. It is cut the
+   * same way when the body stops arriving for `limits.upstreamIdleMs`, or when the client
+   * reads none of it for `limits.clientStallMs` (which would otherwise hold the upstream
+   * socket forever).
    */
   send(
     res: ServerResponse,
     extraHeaders: readonly string[],
     limits: StreamLimits,
     onChunk?: (chunk: Buffer) => void,
-    onEnd?: (complete: boolean) => void,
+    onEnd?: (end: BodyEnd) => void,
   ): void {
     const msg = this.message;
     const headers = filterRawResponseHeaders(msg.rawHeaders, extraHeaders, this.status === 204);
@@ -292,71 +293,75 @@ export class UpstreamResponse {
       if (this.broke) {
         // Cut off before this answer was sent: the client must not see a clean short body.
         res.destroy();
-        return onEnd?.(false);
+        return onEnd?.(CUT_BY_RESET);
       }
       // The whole answer arrived with its headers: one write, no stream plumbing. Reading
       // the buffered body to its end also hands the upstream socket back to the pool.
       const body = msg.read() as Buffer | null;
-      if (!this.writeHead(res, headers, extraHeaders)) return onEnd?.(false);
+      if (!this.writeHead(res, headers, extraHeaders)) return onEnd?.(BAD_HEADERS);
       if (body !== null && body.length > 0) {
         onChunk?.(body);
         res.end(body);
       } else {
         res.end();
       }
-      onEnd?.(true);
+      onEnd?.(WHOLE);
       return;
     }
 
     let finished = false;
     let idle: NodeJS.Timeout | undefined;
-    const finish = (complete: boolean) => {
+    const finish = (end: BodyEnd) => {
       if (finished) return;
       finished = true;
       if (idle !== undefined) clearTimeout(idle);
-      onEnd?.(complete);
+      onEnd?.(end);
     };
-    const broken = () => {
+    const broken = (end: BodyEnd) => {
       if (this.whole) return;
-      finish(false);
+      finish(end);
       res.destroy();
     };
+    const onBroken = () => broken(CUT_BY_RESET);
+    // Which side the idle timer waits on: the upstream to send, or the client to read.
+    let waitingOn: "upstream" | "client" = "upstream";
     const cut = () => {
       this.proxyReq.destroy();
-      broken();
+      broken(waitingOn === "upstream" ? UPSTREAM_STALLED : CLIENT_STALLED);
     };
-    const arm = (ms: number) => {
+    const arm = (on: "upstream" | "client", ms: number) => {
+      waitingOn = on;
       if (idle !== undefined) clearTimeout(idle);
       idle = ms > 0 ? setTimeout(cut, ms) : undefined;
     };
-    arm(limits.upstreamIdleMs);
-    msg.on("aborted", broken);
-    msg.on("error", broken);
+    arm("upstream", limits.upstreamIdleMs);
+    msg.on("aborted", onBroken);
+    msg.on("error", onBroken);
     res.on("close", () => {
       if (!this.whole) {
         // The client went away: free the upstream socket.
         this.proxyReq.destroy();
-        finish(false);
+        finish(CLIENT_LEFT);
       }
     });
-    if (!this.writeHead(res, headers, extraHeaders)) return finish(false);
+    if (!this.writeHead(res, headers, extraHeaders)) return finish(BAD_HEADERS);
     msg.on("data", (chunk: Buffer) => {
       onChunk?.(chunk);
       if (res.write(chunk)) idle?.refresh();
       else {
         // Waiting on the client now, not the upstream.
-        arm(limits.clientStallMs);
+        arm("client", limits.clientStallMs);
         msg.pause();
       }
     });
     res.on("drain", () => {
-      if (!finished) arm(limits.upstreamIdleMs);
+      if (!finished) arm("upstream", limits.upstreamIdleMs);
       msg.resume();
     });
     msg.on("end", () => {
-      if (!this.whole) return broken();
+      if (!this.whole) return onBroken();
       res.end();
-      finish(true);
+      finish(WHOLE);
     });
   }
 
@@ -427,6 +432,21 @@ export class UpstreamResponse {
   }
 }
 
+/**
+ * How an answer sent to the client ended. `upstream`: the upstream broke off, stalled or
+ * sent headers that cannot be forwarded, a failure of the upstream (`errorCode` says which);
+ * `client`: the client left or stopped reading, which says nothing about the upstream.
+ */
+export type BodyEnd =
+  { by: "whole" } | { by: "client" } | { by: "upstream"; errorCode: string; timedOut: boolean };
+
+const WHOLE: BodyEnd = { by: "whole" };
+const CLIENT_LEFT: BodyEnd = { by: "client" };
+const CLIENT_STALLED: BodyEnd = CLIENT_LEFT;
+const CUT_BY_RESET: BodyEnd = { by: "upstream", errorCode: "ECONNRESET", timedOut: false };
+const UPSTREAM_STALLED: BodyEnd = { by: "upstream", errorCode: "EBODYTIMEOUT", timedOut: true };
+const BAD_HEADERS: BodyEnd = { by: "upstream", errorCode: "EBADHEADERS", timedOut: false };
+
 /** How long a streamed answer may make no progress, waiting on either side. */
 export interface StreamLimits {
   /** The upstream sends nothing more (the route's per-try timeout). */
@@ -478,6 +498,11 @@ function failureOutcome(durationMs: number, timedOut: boolean, code: string | un
       ? { durationMs, timedOut }
       : { durationMs, timedOut, errorCode: code },
   );
+}
+
+/** The failure an answer cut by its upstream counts as, classified like a failed attempt. */
+export function cutOutcome(end: Extract<BodyEnd, { by: "upstream" }>, durationMs: number): Outcome {
+  return failureOutcome(durationMs, end.timedOut, end.errorCode);
 }
 
 /** An upstream's answer, with its Retry-After read for the retry and breaker policies. */

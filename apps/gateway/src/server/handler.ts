@@ -25,7 +25,12 @@ import {
   type CacheRequest,
 } from "../cache/response-cache";
 import { sendProblem, retryAfterSeconds } from "../http/problem";
-import type { HttpProxyAdapter, UpstreamResponse } from "../proxy/http-proxy-adapter";
+import {
+  cutOutcome,
+  type BodyEnd,
+  type HttpProxyAdapter,
+  type UpstreamResponse,
+} from "../proxy/http-proxy-adapter";
 import { bodySource, readRequestBody, replayable, type RequestBody } from "../request/body";
 import {
   checkFraming,
@@ -41,6 +46,8 @@ import type { GatewayMetrics } from "../admin/metrics";
 import type { RuntimePort, PipelineResultOf, RateLimitDecisionLike } from "./runtime-port";
 import { isIdempotentMethod, rateLimitHeaders } from "./runtime-port";
 import { continueIfExpected } from "./traffic-server";
+
+type PipelineResponse = Extract<PipelineResultOf<UpstreamResponse>, { type: "response" }>;
 
 /** Everything that changes together on a config swap; read once per request. */
 export interface ActiveConfig {
@@ -349,6 +356,9 @@ export class RequestHandler {
         retryable: wantReplay && replayable(body),
         hasStale: stale !== undefined,
         signal: clientGone,
+        // A success counts for its breaker and endpoint once its body has ended: cut off by
+        // the upstream it is a failure, left by the client it counts for nothing (settle()).
+        deferSuccess: true,
       },
       (a) => {
         // Read by http-proxy when it copies the request's headers for this attempt.
@@ -366,12 +376,19 @@ export class RequestHandler {
     );
 
     if (res.destroyed || clientGone.aborted) {
-      if (result.type === "response") result.response.discard();
+      if (result.type === "response") {
+        // A client that left says nothing about the upstream.
+        result.permit?.release();
+        result.response.discard();
+      }
       return;
     }
     if (bodyTooLarge) {
       // The attempt was cut by the body cap and may carry no response at all.
-      if (result.type === "response") (result.response as UpstreamResponse | undefined)?.discard();
+      if (result.type === "response") {
+        result.permit?.release();
+        (result.response as UpstreamResponse | undefined)?.discard();
+      }
       res.shouldKeepAlive = false;
       this.answered(route, started, "RG_BODY_TOO_LARGE");
       sendProblem(res, "RG_BODY_TOO_LARGE", { requestId });
@@ -409,20 +426,17 @@ export class RequestHandler {
         result.outcome.kind,
         (d.clock.now() - started) / 1000,
       );
-      if (collector) {
-        const c = collector;
-        resp.send(
-          res,
-          extra,
-          streamLimits,
-          (chunk) => c.push(chunk),
-          (complete) => {
-            c.end(complete);
-          },
-        );
-      } else {
-        resp.send(res, extra, streamLimits);
-      }
+      const c = collector;
+      resp.send(
+        res,
+        extra,
+        streamLimits,
+        c === undefined ? undefined : (chunk) => c.push(chunk),
+        (end) => {
+          c?.end(end.by === "whole");
+          this.settle(result, end);
+        },
+      );
       return;
     }
 
@@ -460,6 +474,27 @@ export class RequestHandler {
       ...(result.rateLimit ? { headers: rateLimitHeaders(result.rateLimit) } : {}),
       ...(result.lastOutcome?.errorCode ? { extra: { cause: result.lastOutcome.errorCode } } : {}),
     });
+  }
+
+  /**
+   * What the pipeline left to this caller (deferSuccess): a successful attempt counts on its
+   * breaker and its endpoint's outlier detection once its body has ended. Whole, it passes;
+   * cut off by the upstream (a reset, a stall past the per-try timeout, headers that cannot be
+   * forwarded) it fails, so an upstream that truncates its answers trips them like one that
+   * fails; a client that left or stopped reading frees the breaker's permit and counts
+   * nothing. Other outcomes were counted by the pipeline at once.
+   */
+  private settle(result: PipelineResponse, end: BodyEnd): void {
+    const permit = result.permit;
+    if (permit === undefined) return;
+    if (end.by === "client") {
+      permit.release();
+      return;
+    }
+    const outcome =
+      end.by === "whole" ? result.outcome : cutOutcome(end, result.outcome.durationMs);
+    permit.record(outcome);
+    this.d.runtime.upstream(result.upstream)?.endpoints.record(result.endpoint, outcome);
   }
 
   private serveEntry(res: ServerResponse, e: CacheEntry, requestId: string, extra: string[]): void {
