@@ -95,6 +95,18 @@ describe("guardTrpcRequest", () => {
     expect(guardTrpcRequest(req("POST", "controls.setValue", headers), opts)?.status).toBe(413);
   });
 
+  it("refuses a path with a malformed % escape with 400, not an exception", async () => {
+    const json = { "content-type": "application/json", origin: TEST_ORIGIN };
+    for (const path of ["me%", "me%zz", "controls.setMode%E0%A4%A", "%C0%AF"]) {
+      for (const r of [req("GET", path), req("POST", path, json)]) {
+        const res = guardTrpcRequest(r, opts);
+        expect(res?.status, `${r.method} ${path}`).toBe(400);
+        expect(res?.headers.get("content-type")).toBe("application/problem+json");
+        expect(await res?.json()).toMatchObject({ status: 400, title: "Malformed procedure path" });
+      }
+    }
+  });
+
   it("refuses any cross-site fetch, reads included", () => {
     expect(
       guardTrpcRequest(req("GET", "overview.get", { "sec-fetch-site": "cross-site" }), opts)

@@ -6,7 +6,8 @@
  *   preflight, which this server never answers);
  * - POSTs must come from this origin: Origin must match the Host (or a trusted origin), or,
  *   without Origin, Sec-Fetch-Site must say same-origin; cross-site fetches are refused outright;
- * - bodies larger than any legitimate change are refused before they are read.
+ * - bodies larger than any legitimate change are refused before they are read;
+ * - a procedure path that does not decode (a malformed % escape) is refused with 400.
  */
 
 /** The largest legitimate input is a static fallback body (1 MiB) inside its JSON envelope. */
@@ -29,11 +30,16 @@ function problem(status: number, title: string, extraHeaders: Record<string, str
   });
 }
 
-function procedurePaths(url: URL, endpoint: string): string[] {
+/** The dotted procedure paths the URL names, or null when it does not decode. */
+function procedurePaths(url: URL, endpoint: string): string[] | null {
   const rest = url.pathname.startsWith(endpoint) ? url.pathname.slice(endpoint.length) : "";
-  return decodeURIComponent(rest.replace(/^\/+/, ""))
-    .split(",")
-    .filter((p) => p.length > 0);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest.replace(/^\/+/, ""));
+  } catch {
+    return null;
+  }
+  return decoded.split(",").filter((p) => p.length > 0);
 }
 
 function sameOrigin(req: Request, trusted: readonly string[]): boolean {
@@ -69,6 +75,7 @@ export function guardTrpcRequest(req: Request, opts: GuardOptions): Response | n
     return problem(403, "Cross-site requests are refused");
   }
   const paths = procedurePaths(new URL(req.url), opts.endpoint);
+  if (paths === null) return problem(400, "Malformed procedure path");
   if (method === "GET") {
     if (paths.some((p) => opts.kindOf(p) === "mutation")) {
       return problem(405, "Mutations must be sent with POST", { allow: "POST" });
