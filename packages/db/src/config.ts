@@ -410,7 +410,7 @@ export function setMode(store: Store, input: SetModeInput): ChangeResult {
     return { ok: false, issues: [{ path: "target", message: "a route id is required" }] };
   if (input.scope === "route") {
     const eff = effectiveConfig(store, input.now);
-    if ("config" in eff && !(input.target! in eff.config.routes))
+    if ("config" in eff && !Object.hasOwn(eff.config.routes, input.target!))
       return {
         ok: false,
         issues: [{ path: "target", message: `unknown route '${input.target}'` }],

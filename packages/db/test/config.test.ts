@@ -271,6 +271,16 @@ describe("overrides", () => {
       setMode(t.store, { scope: "route", target: "ghost", mode: "degraded", ...actor, reason: "x" })
         .ok,
     ).toBe(false);
+    // An id named like an Object.prototype member is no route either.
+    expect(
+      setMode(t.store, {
+        scope: "route",
+        target: "toString",
+        mode: "degraded",
+        ...actor,
+        reason: "x",
+      }),
+    ).toEqual({ ok: false, issues: [{ path: "target", message: "unknown route 'toString'" }] });
     setMode(t.store, { scope: "gateway", mode: "degraded", ...actor, reason: "x" });
     expect(readModes(t.store)).toEqual({
       gateway: "degraded",

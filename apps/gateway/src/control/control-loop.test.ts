@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { EventBus, loadConfig, type Config, type ResilienceEvent } from "@rg/core";
 import type { EffectiveConfigResult } from "../telemetry/ports";
 import { ControlLoop } from "./control-loop";
@@ -8,7 +8,11 @@ const base = loadConfig({
   routes: { r: { match: { pathPrefix: "/" }, upstream: "a" } },
 });
 
-function setup(results: EffectiveConfigResult[], revisions: number[]) {
+function setup(
+  results: EffectiveConfigResult[],
+  revisions: number[],
+  opts: { apply?: (c: Config, r: number) => void; onError?: (where: string) => void } = {},
+) {
   const bus = new EventBus();
   const events: ResilienceEvent[] = [];
   bus.on((e) => events.push(e));
@@ -25,11 +29,13 @@ function setup(results: EffectiveConfigResult[], revisions: number[]) {
     bus,
     wallNow: () => 1000,
     apply: (c, r) => {
+      opts.apply?.(c, r);
       current = c;
       applied.push(r);
     },
     current: () => current,
     revision: 1,
+    ...(opts.onError ? { onError: opts.onError } : {}),
   });
   return { loop, events, applied, current: () => current };
 }
@@ -102,5 +108,73 @@ describe("ControlLoop", () => {
     expect(() => loop.expire()).not.toThrow();
     expect(() => loop.expire()).not.toThrow();
     expect(errors).toEqual(["currentRevision", "expireOverrides"]);
+  });
+
+  it("refuses a revision the runtime cannot take on, once, keeps the last good config, and applies a later good one", () => {
+    const errors: string[] = [];
+    const bad = structuredClone(base);
+    const good = structuredClone(base);
+    const t = setup(
+      [
+        { revision: 2, config: bad },
+        { revision: 3, config: good },
+      ],
+      [2, 2, 3],
+      {
+        apply: (c) => {
+          if (c === bad) throw new Error("route 'r' refers to unknown upstream 'toString'");
+        },
+        onError: (where) => errors.push(where),
+      },
+    );
+    expect(t.loop.poll()).toBe(false);
+    expect(t.current()).toBe(base);
+    expect(t.loop.revision).toBe(1);
+    expect(t.events).toEqual([
+      {
+        type: "config.refused",
+        at: 1000,
+        revision: 2,
+        errors: ["not applied: route 'r' refers to unknown upstream 'toString'"],
+      },
+    ]);
+    expect(errors).toEqual(["apply"]);
+    expect(t.loop.poll()).toBe(false); // same refused revision: not re-read
+    expect(t.loop.poll()).toBe(true);
+    expect(t.applied).toEqual([3]);
+    expect(t.current()).toBe(good);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("never lets an error out of its timers", () => {
+    vi.useFakeTimers();
+    const errors: string[] = [];
+    let broken = true;
+    const loop = new ControlLoop({
+      store: {
+        currentRevision: () => 2,
+        effectiveConfig: () => ({ revision: 2, config: structuredClone(base) }),
+        expireOverrides: () => undefined,
+      },
+      bus: new EventBus(),
+      wallNow: () => 1000,
+      apply: () => undefined,
+      current: () => {
+        if (broken) throw new Error("no current config");
+        return base;
+      },
+      revision: 1,
+      onError: (where) => errors.push(where),
+    });
+    loop.start();
+    expect(() => vi.advanceTimersByTime(1000)).not.toThrow();
+    loop.stop();
+    expect(errors).toEqual(["poll"]); // reported once, not every tick
+    broken = false;
+    expect(loop.poll()).toBe(true);
+    expect(loop.revision).toBe(2);
   });
 });

@@ -57,6 +57,8 @@ export class ControlLoop {
   }
 
   start(): void {
+    // poll() and expire() catch what they call; a timer callback that threw would still take
+    // the process down, so nothing may escape.
     this.pollTimer = setInterval(() => this.poll(), this.o.pollMs ?? 200);
     this.pollTimer.unref();
     this.expireTimer = setInterval(() => this.expire(), this.o.expireMs ?? 1000);
@@ -84,8 +86,23 @@ export class ControlLoop {
     }
   }
 
-  /** Check for a new revision and apply it. Returns true when a config was applied. */
+  /**
+   * Check for a new revision and apply it. Returns true when a config was applied. Never
+   * throws: a revision the runtime cannot take on is refused like an invalid one, and the last
+   * good config keeps serving.
+   */
   poll(): boolean {
+    try {
+      const applied = this.pollOnce();
+      this.failing.delete("poll");
+      return applied;
+    } catch (e) {
+      this.failed("poll", e);
+      return false;
+    }
+  }
+
+  private pollOnce(): boolean {
     let rev: number;
     try {
       rev = this.o.store.currentRevision();
@@ -115,7 +132,19 @@ export class ControlLoop {
       return false;
     }
     const before = this.o.current();
-    this.o.apply(r.config, r.revision);
+    try {
+      this.o.apply(r.config, r.revision);
+    } catch (e) {
+      this.refused = rev;
+      this.o.bus.emit({
+        type: "config.refused",
+        at,
+        revision: r.revision,
+        errors: [`not applied: ${e instanceof Error ? e.message : String(e)}`],
+      });
+      this.o.onError?.("apply", e);
+      return false;
+    }
     this.seen = rev;
     this.o.bus.emit({ type: "config.applied", at, revision: r.revision });
     for (const m of modeChanges(before, r.config)) {

@@ -29,6 +29,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The entry of a record keyed by id, or undefined. Ids are looked up as own keys only: a plain
+ * `record[id]` or `id in record` also finds Object.prototype members such as `toString` or
+ * `constructor`, which are valid ids.
+ */
+export function ownEntry<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Return a deep copy of `input` with `value` set at `path` (intermediate objects created). */
 export function setAtPath(input: unknown, path: string, value: unknown): unknown {
   const parts = splitPath(path);
@@ -37,7 +46,7 @@ export function setAtPath(input: unknown, path: string, value: unknown): unknown
   let node: Record<string, unknown> = root;
   for (let i = 0; i < parts.length - 1; i++) {
     const k = parts[i]!;
-    const next = node[k];
+    const next = Object.hasOwn(node, k) ? node[k] : undefined;
     if (next === undefined) node[k] = {};
     else if (!isPlainObject(next))
       throw new Error(`'${parts.slice(0, i + 1).join(".")}' is not an object`);
@@ -53,7 +62,7 @@ export function setAtPath(input: unknown, path: string, value: unknown): unknown
 export function getAtPath(config: unknown, path: string): unknown {
   let node: unknown = config;
   for (const k of splitPath(path)) {
-    if (!isPlainObject(node)) return undefined;
+    if (!isPlainObject(node) || !Object.hasOwn(node, k)) return undefined;
     node = node[k];
   }
   return node;

@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import {
   applyOverrides,
   formatIssues,
+  getAtPath,
+  ownEntry,
   parseConfigText,
+  setAtPath,
   startupOnlyChanges,
   validateConfig,
 } from "./index";
@@ -407,6 +410,57 @@ describe("config schema", () => {
       routes: { pay: { match: { pathPrefix: "/p" }, upstream: "nope", colour: "red" } },
     });
     expect(refusals(r).join("\n")).toContain("routes.pay: Unrecognized key");
+  });
+
+  it("refuses references to ids named like Object.prototype members unless one is defined", () => {
+    const steps = [
+      { action: "set_mode", scope: "route", target: "valueOf", mode: "degraded" },
+      { action: "force_breaker", upstream: "constructor", state: "forced_open" },
+      { action: "shift_weight", upstream: "hasOwnProperty", weights: { x: 1 } },
+      { action: "shift_traffic", route: "toString", to: "a", percent: 10 },
+    ];
+    const r = validateConfig({
+      upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: {
+        pay: { match: { pathPrefix: "/p" }, upstream: "toString" },
+        shop: {
+          match: { pathPrefix: "/s" },
+          upstream: "a",
+          fallback: { upstream: "constructor" },
+          shift: { to: "valueOf", percent: 10 },
+        },
+      },
+      runbooks: { rb: { title: "t", steps } },
+    });
+    expect(refusals(r)).toEqual([
+      "routes.pay.upstream: unknown upstream 'toString'",
+      "routes.shop.fallback.upstream: unknown upstream 'constructor'",
+      "routes.shop.shift.to: unknown upstream 'valueOf'",
+      "runbooks.rb.steps[0].target: unknown route 'valueOf'",
+      "runbooks.rb.steps[1].upstream: unknown upstream 'constructor'",
+      "runbooks.rb.steps[2].upstream: unknown upstream 'hasOwnProperty'",
+      "runbooks.rb.steps[3].route: unknown route 'toString'",
+    ]);
+    // Such names are valid ids: defined, they are referred to like any other.
+    const defined = validateConfig({
+      upstreams: { constructor: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },
+      routes: { toString: { match: { pathPrefix: "/p" }, upstream: "constructor" } },
+    });
+    expect(defined.ok).toBe(true);
+  });
+
+  it("reads and writes override paths through own keys only", () => {
+    const base = validateConfig(minimal);
+    if (!base.ok) throw new Error("minimal invalid");
+    expect(getAtPath(base.config, "upstreams.toString")).toBeUndefined();
+    expect(getAtPath(base.config, "routes.pay.match.hasOwnProperty")).toBeUndefined();
+    const written = setAtPath(base.config, "upstreams.toString.weightShiftMs", 5) as {
+      upstreams: Record<string, unknown>;
+    };
+    expect(Object.hasOwn(written.upstreams, "toString")).toBe(true);
+    expect(written.upstreams.toString).toEqual({ weightShiftMs: 5 });
+    expect(ownEntry(base.config.upstreams, "toString")).toBeUndefined();
+    expect(ownEntry(base.config.upstreams, "a")).toBe(base.config.upstreams.a);
   });
 
   it("applies overrides by path and validates the result", () => {

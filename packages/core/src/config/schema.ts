@@ -1007,7 +1007,7 @@ export const configSchema = z
         ["shift.to", r.shift?.to],
       ];
       for (const [field, ref] of refs) {
-        if (ref !== undefined && !(ref in cfg.upstreams)) {
+        if (ref !== undefined && !Object.hasOwn(cfg.upstreams, ref)) {
           ctx.addIssue({
             code: "custom",
             path: ["routes", id, ...field.split(".")],
@@ -1029,7 +1029,7 @@ export const configSchema = z
         if (
           s.action === "set_mode" &&
           s.scope === "route" &&
-          (!s.target || !(s.target in cfg.routes))
+          (!s.target || !Object.hasOwn(cfg.routes, s.target))
         )
           ctx.addIssue({
             code: "custom",
@@ -1038,14 +1038,14 @@ export const configSchema = z
           });
         if (
           (s.action === "force_breaker" || s.action === "shift_weight") &&
-          !(s.upstream in cfg.upstreams)
+          !Object.hasOwn(cfg.upstreams, s.upstream)
         )
           ctx.addIssue({
             code: "custom",
             path: [...path, "upstream"],
             message: `unknown upstream '${s.upstream}'`,
           });
-        if (s.action === "shift_traffic" && !(s.route in cfg.routes))
+        if (s.action === "shift_traffic" && !Object.hasOwn(cfg.routes, s.route))
           ctx.addIssue({
             code: "custom",
             path: [...path, "route"],

@@ -3,7 +3,7 @@
  * (steps in order through the store, each step's status recorded in the runs table and as a
  * `runbook.step` event so it shows on incident timelines). A failed step stops the run.
  */
-import { formatIssues, type RunbookConfig } from "@rg/core";
+import { formatIssues, ownEntry, type RunbookConfig } from "@rg/core";
 import {
   appendEvents,
   finishRunbookRun,
@@ -54,7 +54,7 @@ export function describeStep(step: RunbookConfig["steps"][number]): string {
 
 export function findRunbook(store: Store, id: string, now: number) {
   const { config } = currentConfig(store, now);
-  return config.runbooks[id];
+  return ownEntry(config.runbooks, id);
 }
 
 /** Each step's changes against the config as the previous steps leave it. */
@@ -123,35 +123,49 @@ export function runRunbook(
       },
     ]);
   };
-  for (const [i, step] of runbook.steps.entries()) {
-    report(i, "running");
-    let detail: string;
-    let ok: boolean;
-    try {
-      const ttl = step.action === "set_mode" ? step.ttlMs : undefined;
-      const r = applyChanges(store, changesForStep(step), {
-        ...meta,
-        now: clock(),
-        reason: `runbook ${id} (run ${runId}): ${meta.reason}`,
-        ...(ttl !== undefined ? { ttlMs: ttl } : {}),
-      });
-      ok = r.ok;
-      if (r.ok) {
-        revision = r.revision;
-        detail = `${describeStep(step)} (revision ${r.revision})`;
-      } else {
-        detail = formatIssues(r.issues).join("; ");
+  // The run is recorded as running from here on: whatever throws, it is closed as failed, so
+  // no run stays "running" for ever.
+  try {
+    for (const [i, step] of runbook.steps.entries()) {
+      report(i, "running");
+      let detail: string;
+      let ok: boolean;
+      try {
+        const ttl = step.action === "set_mode" ? step.ttlMs : undefined;
+        const r = applyChanges(store, changesForStep(step), {
+          ...meta,
+          now: clock(),
+          reason: `runbook ${id} (run ${runId}): ${meta.reason}`,
+          ...(ttl !== undefined ? { ttlMs: ttl } : {}),
+        });
+        ok = r.ok;
+        if (r.ok) {
+          revision = r.revision;
+          detail = `${describeStep(step)} (revision ${r.revision})`;
+        } else {
+          detail = formatIssues(r.issues).join("; ");
+        }
+      } catch (e) {
+        ok = false;
+        detail = (e as Error).message;
       }
-    } catch (e) {
-      ok = false;
-      detail = (e as Error).message;
+      report(i, ok ? "done" : "failed", detail);
+      steps.push({ step: i, status: ok ? "done" : "failed", detail });
+      if (!ok) {
+        status = "failed";
+        break;
+      }
     }
-    report(i, ok ? "done" : "failed", detail);
-    steps.push({ step: i, status: ok ? "done" : "failed", detail });
-    if (!ok) {
-      status = "failed";
-      break;
-    }
+  } catch (e) {
+    finishRunbookRun(store, {
+      runId,
+      status: "failed",
+      actor: meta.actor,
+      role: meta.role,
+      now: clock(),
+      detail: (e as Error).message,
+    });
+    throw e;
   }
   finishRunbookRun(store, {
     runId,

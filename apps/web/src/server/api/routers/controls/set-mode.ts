@@ -7,7 +7,7 @@ export const setMode = operatorProcedure.input(setModeInput).mutation(({ ctx, in
   const now = ctx.now();
   if (input.scope === "route" && input.target) {
     const { config } = currentConfig(ctx.store, now);
-    if (!(input.target in config.routes)) {
+    if (!Object.hasOwn(config.routes, input.target)) {
       refuseIssues([{ path: `routes.${input.target}`, message: "unknown route" }]);
     }
   }

@@ -1,3 +1,4 @@
+import { ownEntry } from "@rg/core";
 import { TRPCError } from "@trpc/server";
 import { applyChanges, currentConfig, type PlannedChange } from "../../lib/changes";
 import { actorOf, operatorProcedure, refuseIssues } from "../../trpc";
@@ -9,9 +10,9 @@ export const shiftWeights = operatorProcedure
   .mutation(({ ctx, input }) => {
     const now = ctx.now();
     const { config } = currentConfig(ctx.store, now);
-    const upstream = config.upstreams[input.upstream];
+    const upstream = ownEntry(config.upstreams, input.upstream);
     if (!upstream) throw new TRPCError({ code: "NOT_FOUND", message: "unknown upstream" });
-    const unknown = Object.keys(input.weights).filter((e) => !(e in upstream.endpoints));
+    const unknown = Object.keys(input.weights).filter((e) => !Object.hasOwn(upstream.endpoints, e));
     if (unknown.length > 0) {
       refuseIssues(
         unknown.map((e) => ({

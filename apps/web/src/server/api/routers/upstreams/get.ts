@@ -1,4 +1,4 @@
-import type { BulkheadSnapshot } from "@rg/core";
+import { ownEntry, type BulkheadSnapshot } from "@rg/core";
 import { readInstances } from "@rg/db";
 import { TRPCError } from "@trpc/server";
 import { currentConfig } from "../../lib/changes";
@@ -9,11 +9,11 @@ import { upstreamGetInput } from "./get.schema";
 export const get = viewerProcedure.input(upstreamGetInput).query(({ ctx, input }) => {
   const now = ctx.now();
   const { revision, config } = currentConfig(ctx.store, now);
-  const upstreamConfig = config.upstreams[input.id];
+  const upstreamConfig = ownEntry(config.upstreams, input.id);
   if (!upstreamConfig) throw new TRPCError({ code: "NOT_FOUND", message: "unknown upstream" });
   const live = readInstances(ctx.store, now).filter((i) => i.alive);
   const states = live.flatMap((i) => {
-    const u = i.snapshot.upstreams[input.id];
+    const u = ownEntry(i.snapshot.upstreams, input.id);
     return u ? [{ instanceId: i.instanceId, state: u }] : [];
   });
   const bulkhead: BulkheadSnapshot | null =

@@ -1,3 +1,4 @@
+import { ownEntry } from "@rg/core";
 import { readSliSeries } from "@rg/db";
 import { breakerStrip } from "../../lib/strip";
 import { currentConfig } from "../../lib/changes";
@@ -7,7 +8,7 @@ import { seriesInput } from "./series.schema";
 /** Charts for one upstream: SLI points, the breaker's state over time, and its thresholds. */
 export const series = viewerProcedure.input(seriesInput).query(({ ctx, input }) => {
   const { config } = currentConfig(ctx.store, ctx.now());
-  const cb = config.upstreams[input.id]?.circuitBreaker;
+  const cb = ownEntry(config.upstreams, input.id)?.circuitBreaker;
   return {
     points: readSliSeries(ctx.store, { upstream: input.id, from: input.from, to: input.to }),
     breakerStrip: breakerStrip(ctx.store, input.id, input.from, input.to),

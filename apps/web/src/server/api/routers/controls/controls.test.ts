@@ -1,0 +1,81 @@
+/** Control procedures against a real SQLite store: what they refuse and what they write. */
+import { currentRevision, queryAudit } from "@rg/db";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { codeOf, createTestEnv, TEST_NOW, type TestEnv } from "../../../testing/harness";
+import type { ConfigIssuesError } from "../../trpc";
+
+let env: TestEnv;
+beforeEach(async () => {
+  env = await createTestEnv();
+});
+afterEach(() => env.close());
+
+/** The tRPC code and `path: reason` lines of a refused call. */
+async function refusal(p: Promise<unknown>): Promise<{ code: string; issues: string[] }> {
+  try {
+    await p;
+  } catch (e) {
+    const cause = (e as { cause?: ConfigIssuesError }).cause;
+    return {
+      code: (e as { code: string }).code,
+      issues: (cause?.issues ?? []).map((i) => `${i.path}: ${i.message}`),
+    };
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("ids named like Object.prototype members", () => {
+  it("are unknown upstreams, endpoints and routes to every control, and nothing is written", async () => {
+    const op = env.caller("operator");
+    const before = currentRevision(env.store);
+    const shiftWeights = (upstream: string, weights: Record<string, number>) =>
+      op.controls.shiftWeights({ upstream, weights, durationMs: 0, reason: "x" });
+    expect(await codeOf(shiftWeights("toString", { a: 1 }))).toBe("NOT_FOUND");
+    expect(await refusal(shiftWeights("payments", { constructor: 1 }))).toEqual({
+      code: "BAD_REQUEST",
+      issues: ["upstreams.payments.endpoints.constructor: unknown endpoint"],
+    });
+    expect(
+      await refusal(
+        op.controls.setMode({ scope: "route", target: "valueOf", mode: "degraded", reason: "x" }),
+      ),
+    ).toEqual({ code: "BAD_REQUEST", issues: ["routes.valueOf: unknown route"] });
+    for (const to of ["toString", "constructor", "hasOwnProperty"]) {
+      const r = await refusal(
+        op.controls.shiftTraffic({ route: "catalog", to, percent: 50, durationMs: 0, reason: "x" }),
+      );
+      expect(r, to).toEqual({
+        code: "BAD_REQUEST",
+        issues: [`routes.catalog.shift.to: unknown upstream '${to}'`],
+      });
+    }
+    expect(
+      await refusal(
+        op.controls.setValue({
+          path: "routes.catalog.fallback.upstream",
+          value: "toString",
+          reason: "x",
+        }),
+      ),
+    ).toEqual({
+      code: "BAD_REQUEST",
+      issues: ["routes.catalog.fallback.upstream: unknown upstream 'toString'"],
+    });
+    expect(currentRevision(env.store)).toBe(before);
+    const applied = queryAudit(env.store, {}).rows.filter(
+      (r) => r.outcome === "applied" && r.action !== "config.bootstrap",
+    );
+    expect(applied).toEqual([]);
+  });
+
+  it("are unknown to the read procedures too", async () => {
+    const viewer = env.caller("viewer");
+    expect(await codeOf(viewer.upstreams.get({ id: "toString" }))).toBe("NOT_FOUND");
+    const range = { from: TEST_NOW - 60_000, to: TEST_NOW };
+    expect((await viewer.upstreams.series({ id: "constructor", ...range })).thresholds).toBeNull();
+    expect(await viewer.routes.series({ id: "valueOf", ...range })).toMatchObject({
+      upstream: null,
+      slo: null,
+    });
+  });
+});
