@@ -3,7 +3,7 @@ import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestEnv, TEST_ORIGIN, type TestEnv } from "../testing/harness";
 import { createTrpcHandler, kindOf } from "./handler";
-import { guardTrpcRequest } from "./http-guard";
+import { guardTrpcRequest, MAX_BODY_BYTES } from "./http-guard";
 
 const HOST = new URL(TEST_ORIGIN).host;
 
@@ -178,6 +178,55 @@ describe("tRPC route handler", () => {
       requestId: "req-42",
       reason: "shed load",
     });
+  });
+
+  /** A POST whose body is a stream of 64 KiB chunks (sent chunked: no Content-Length). */
+  function streamed(path: string, text: string, pulled: { bytes: number }) {
+    const bytes = new TextEncoder().encode(text);
+    let offset = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (offset >= bytes.length) return c.close();
+        const chunk = bytes.subarray(offset, offset + 65536);
+        offset += chunk.length;
+        pulled.bytes += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+    return new Request(`${TEST_ORIGIN}/api/trpc/${path}`, {
+      method: "POST",
+      headers: { cookie, host: HOST, origin: TEST_ORIGIN, "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+  }
+
+  it("refuses a chunked body over the limit with 413 after reading at most the limit", async () => {
+    const before = (await env.caller("viewer").config.get()).revision;
+    const input = {
+      path: "routes.payments.retry.maxAttempts",
+      value: 2,
+      reason: "x".repeat(3 * 1024 * 1024),
+    };
+    const pulled = { bytes: 0 };
+    const res = await handler(
+      streamed("controls.setValue", JSON.stringify(superjson.serialize(input)), pulled),
+    );
+    expect(res.status).toBe(413);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(pulled.bytes).toBeLessThanOrEqual(MAX_BODY_BYTES + 65536);
+    expect((await env.caller("viewer").config.get()).revision).toBe(before);
+  });
+
+  it("applies a chunked mutation under the limit", async () => {
+    const pulled = { bytes: 0 };
+    const input = { scope: "gateway", mode: "normal", reason: "chunked" };
+    const res = await handler(
+      streamed("controls.setMode", JSON.stringify(superjson.serialize(input)), pulled),
+    );
+    expect(res.status).toBe(200);
+    const audit = await env.caller("viewer").audit.list({ action: "mode.set" });
+    expect(audit.rows[0]).toMatchObject({ reason: "chunked" });
   });
 
   it("changes nothing on a cross-origin or form-encoded mutation, even with a valid cookie", async () => {

@@ -2,7 +2,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { Store } from "@rg/db";
 import type { Auth } from "../auth/auth";
-import { guardTrpcRequest, type ProcedureKind } from "./http-guard";
+import { guardTrpcRequest, readCappedBody, type ProcedureKind } from "./http-guard";
 import { appRouter } from "./root";
 import { createTRPCContext } from "./trpc";
 
@@ -27,13 +27,16 @@ export interface HandlerDeps {
 }
 
 export function createTrpcHandler(deps: HandlerDeps) {
-  return async (req: Request): Promise<Response> => {
-    const refused = guardTrpcRequest(req, {
+  return async (sent: Request): Promise<Response> => {
+    const refused = guardTrpcRequest(sent, {
       endpoint: TRPC_ENDPOINT,
       kindOf,
       ...(deps.trustedOrigins ? { trustedOrigins: deps.trustedOrigins } : {}),
     });
     if (refused) return refused;
+    // tRPC reads the whole body; read it here first, so no more than the limit is ever read.
+    const req = sent.method.toUpperCase() === "POST" ? await readCappedBody(sent) : sent;
+    if (req instanceof Response) return req;
     return fetchRequestHandler({
       endpoint: TRPC_ENDPOINT,
       req,

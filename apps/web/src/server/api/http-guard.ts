@@ -6,7 +6,8 @@
  *   preflight, which this server never answers);
  * - POSTs must come from this origin: Origin must match the Host (or a trusted origin), or,
  *   without Origin, Sec-Fetch-Site must say same-origin; cross-site fetches are refused outright;
- * - bodies larger than any legitimate change are refused before they are read;
+ * - bodies larger than any legitimate change are refused: by their Content-Length before they
+ *   are read, and (a chunked body has none) by reading at most that much (readCappedBody);
  * - a procedure path that does not decode (a malformed % escape) is refused with 400.
  */
 
@@ -94,4 +95,41 @@ export function guardTrpcRequest(req: Request, opts: GuardOptions): Response | n
     return problem(413, "Request body too large");
   }
   return null;
+}
+
+/**
+ * The request with its body read into memory, or a 413 refusal as soon as more than `max`
+ * bytes arrive (the rest is never read). The Content-Length check in guardTrpcRequest cannot
+ * see a chunked body, which has none.
+ */
+export async function readCappedBody(
+  req: Request,
+  max: number = MAX_BODY_BYTES,
+): Promise<Request | Response> {
+  if (req.body === null) return req;
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return problem(413, "Request body too large");
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    signal: req.signal,
+  });
 }
