@@ -2,6 +2,7 @@
 import net from "node:net";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResilienceRuntime } from "@rg/core";
 import type { Gateway } from "../src/gateway";
 import {
   closedPort,
@@ -206,6 +207,11 @@ describe("upstream transport failures", () => {
       if (i < 3) expect(window()).toMatchObject({ calls: 1 + i, failures: i });
     }
     await until(() => state() === "open", 2000);
+    // The SLIs agree: the whole answer and the one the client left were successes, the three
+    // cut ones connect errors that spend the error budget.
+    const sli = (gw.runtime as unknown as ResilienceRuntime).sli.window("cutter", "cutter", "5m");
+    expect(sli.byOutcome).toMatchObject({ success: 2, connect_error: 3 });
+    expect(sli.bad).toBe(3);
     const refused = await request(`${gw.url}/cutter/whole`);
     expect(refused.status).toBe(503);
     expect(JSON.parse(refused.body)).toMatchObject({ code: "RG_BREAKER_OPEN" });

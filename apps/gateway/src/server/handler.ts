@@ -48,6 +48,8 @@ import { isIdempotentMethod, rateLimitHeaders } from "./runtime-port";
 import { continueIfExpected } from "./traffic-server";
 
 type PipelineResponse = Extract<PipelineResultOf<UpstreamResponse>, { type: "response" }>;
+/** The client went away or sent too much: nothing about the upstream. */
+const CLIENT_GONE: BodyEnd = { by: "client" };
 
 /** Everything that changes together on a config swap; read once per request. */
 export interface ActiveConfig {
@@ -356,9 +358,10 @@ export class RequestHandler {
         retryable: wantReplay && replayable(body),
         hasStale: stale !== undefined,
         signal: clientGone,
-        // A success counts for its breaker and endpoint once its body has ended: cut off by
-        // the upstream it is a failure, left by the client it counts for nothing (settle()).
+        // A success counts for its breaker, endpoint and SLIs once its body has ended: cut off
+        // by the upstream it is a failure (settle()).
         deferSuccess: true,
+        deferSli: true,
       },
       (a) => {
         // Read by http-proxy when it copies the request's headers for this attempt.
@@ -378,7 +381,7 @@ export class RequestHandler {
     if (res.destroyed || clientGone.aborted) {
       if (result.type === "response") {
         // A client that left says nothing about the upstream.
-        result.permit?.release();
+        this.settle(route.id, result, CLIENT_GONE);
         result.response.discard();
       }
       return;
@@ -386,7 +389,7 @@ export class RequestHandler {
     if (bodyTooLarge) {
       // The attempt was cut by the body cap and may carry no response at all.
       if (result.type === "response") {
-        result.permit?.release();
+        this.settle(route.id, result, CLIENT_GONE);
         (result.response as UpstreamResponse | undefined)?.discard();
       }
       res.shouldKeepAlive = false;
@@ -434,7 +437,7 @@ export class RequestHandler {
         c === undefined ? undefined : (chunk) => c.push(chunk),
         (end) => {
           c?.end(end.by === "whole");
-          this.settle(result, end);
+          this.settle(route.id, result, end);
         },
       );
       return;
@@ -477,24 +480,37 @@ export class RequestHandler {
   }
 
   /**
-   * What the pipeline left to this caller (deferSuccess): a successful attempt counts on its
-   * breaker and its endpoint's outlier detection once its body has ended. Whole, it passes;
-   * cut off by the upstream (a reset, a stall past the per-try timeout, headers that cannot be
-   * forwarded) it fails, so an upstream that truncates its answers trips them like one that
-   * fails; a client that left or stopped reading frees the breaker's permit and counts
-   * nothing. Other outcomes were counted by the pipeline at once.
+   * What the pipeline left to this caller (deferSuccess, deferSli): a successful attempt
+   * counts on its breaker, its endpoint's outlier detection and the SLIs once its body has
+   * ended. Whole, it passes; cut off by the upstream (a reset, a stall past the per-try
+   * timeout, headers that cannot be forwarded) it fails, so an upstream that truncates its
+   * answers trips them and spends the error budget like one that fails them. A client that
+   * left or stopped reading frees the breaker's permit and leaves the endpoint alone; the SLIs
+   * count the upstream's answer as it began, a success. Other outcomes were counted by the
+   * pipeline at once.
    */
-  private settle(result: PipelineResponse, end: BodyEnd): void {
+  private settle(routeId: string, result: PipelineResponse, end: BodyEnd): void {
     const permit = result.permit;
     if (permit === undefined) return;
-    if (end.by === "client") {
-      permit.release();
-      return;
+    let outcome = result.outcome;
+    if (end.by === "client") permit.release();
+    else {
+      if (end.by === "upstream") outcome = cutOutcome(end, outcome.durationMs);
+      permit.record(outcome);
+      this.d.runtime.upstream(result.upstream)?.endpoints.record(result.endpoint, outcome);
     }
-    const outcome =
-      end.by === "whole" ? result.outcome : cutOutcome(end, result.outcome.durationMs);
-    permit.record(outcome);
-    this.d.runtime.upstream(result.upstream)?.endpoints.record(result.endpoint, outcome);
+    const sli = result.sli;
+    if (sli === undefined) return;
+    try {
+      this.d.runtime.sli.record(routeId, result.upstream, {
+        outcome: outcome.kind,
+        latencyMs: sli.latencyMs,
+        retried: sli.retried,
+        fallback: sli.fallback,
+      });
+    } catch {
+      // SLIs are best effort outside the pipeline.
+    }
   }
 
   private serveEntry(res: ServerResponse, e: CacheEntry, requestId: string, extra: string[]): void {

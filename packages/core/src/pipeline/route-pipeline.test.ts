@@ -556,6 +556,25 @@ describe("RoutePipeline: deferred success", () => {
     expect(breakerOf(h).state).toBe("closed");
   });
 
+  it("with deferSli, leaves a deferred success out of the SLIs and hands back its sample", async () => {
+    const h = new PipelineHarness(testConfig(streak, trips));
+    const sli = () => h.runtime.sli.window("r", "api", "1m");
+    // A WebSocket handshake (deferSuccess alone) is in the SLIs at once.
+    await h.run({ deferSuccess: true });
+    expect(sli().byOutcome.success).toBe(1);
+    const deferred = await h.run({ deferSuccess: true, deferSli: true });
+    expect(deferred.type === "response" && deferred.sli).toMatchObject({
+      retried: false,
+      fallback: false,
+    });
+    expect(sli().total).toBe(1);
+    // A failure is never deferred: no sample, counted at once.
+    h.script = () => h.respond(503);
+    const failed = await h.run({ deferSuccess: true, deferSli: true });
+    expect(failed.type === "response" && failed.sli).toBe(undefined);
+    expect(sli()).toMatchObject({ total: 2, byOutcome: { success: 1, http_5xx: 1 } });
+  });
+
   it("gives no permit without deferSuccess, or for an answer that is not a success", async () => {
     const h = new PipelineHarness(testConfig(streak, trips));
     const plain = await h.run();

@@ -162,7 +162,9 @@ export class RoutePipeline {
 
     if (run.aborted) return this.aborted(run, target, started, discard);
     if (run.succeeded) {
-      target.sli.record(run.lastOutcome!.kind, this.clock.now() - started, retried);
+      const latencyMs = this.clock.now() - started;
+      const sli = req.deferSli && run.permit ? { latencyMs, retried, fallback: false } : undefined;
+      if (sli === undefined) target.sli.record(run.lastOutcome!.kind, latencyMs, retried);
       return {
         type: "response",
         response: run.response as R,
@@ -172,6 +174,7 @@ export class RoutePipeline {
         endpoint: run.endpoint,
         rateLimit,
         permit: run.permit,
+        sli,
       };
     }
 
@@ -223,7 +226,10 @@ export class RoutePipeline {
       if (second.aborted) return this.aborted(second, fb, started, discard);
       if (second.succeeded) {
         this.served("fallback_upstream", cause, target);
-        fb.sli.record(second.lastOutcome!.kind, this.clock.now() - started, retried, true);
+        const latencyMs = this.clock.now() - started;
+        const sli =
+          req.deferSli && second.permit ? { latencyMs, retried, fallback: true } : undefined;
+        if (sli === undefined) fb.sli.record(second.lastOutcome!.kind, latencyMs, retried, true);
         return {
           type: "response",
           response: second.response as R,
@@ -234,6 +240,7 @@ export class RoutePipeline {
           fromFallback: true,
           rateLimit,
           permit: second.permit,
+          sli,
         };
       }
       // The fallback upstream failed too: static response, or its failure passes through.

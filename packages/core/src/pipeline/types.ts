@@ -32,6 +32,12 @@ export interface PipelineRequest {
    * feeds through `EndpointSet.record`. Failures still count at once.
    */
   deferSuccess?: boolean;
+  /**
+   * With `deferSuccess`, a deferred success is left out of the SLIs too: the response result
+   * carries the `sli` sample to record (through `SliRecorder.record`) with the outcome that
+   * counts, once the caller knows it (an answer whose body its upstream cut off fails).
+   */
+  deferSli?: boolean;
 }
 
 export interface Attempt {
@@ -79,6 +85,8 @@ export type PipelineResult<R> =
        * `record` it with the outcome that counts, or `release` it to count nothing.
        */
       permit?: BreakerPermit | undefined;
+      /** With `deferSli`, on a deferred success: what to record in the SLIs once settled. */
+      sli?: DeferredSli | undefined;
     }
   | {
       type: "fallback";
@@ -110,3 +118,10 @@ export const POLICY_ORDER = [
   "bulkhead",
   "per_try_timeout",
 ] as const;
+
+/** A deferred success's SLI sample, less its outcome (see `PipelineRequest.deferSli`). */
+export interface DeferredSli {
+  latencyMs: number;
+  retried: boolean;
+  fallback: boolean;
+}
