@@ -102,26 +102,95 @@ describe("auth", () => {
     expect((await attempt("http://127.0.0.1:3917")).status).toBe(200);
   });
 
-  it("throttles sign-in attempts per client address", async () => {
+  it("throttles sign-in per account, whatever X-Forwarded-For says", async () => {
     env = await createTestEnv({ rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 } });
-    const ip = "198.51.100.23";
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await env.auth.handler(
-        signInRequest(env.users.viewer.email, "wrong-password-1", ip),
+        signInRequest(env.users.viewer.email, "wrong-password-1", `198.51.100.${i + 1}`),
       );
       statuses.push(res.status);
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
-    // Even the right password is refused while throttled…
+    // Even the right password is refused while throttled, from any address and spelling…
     const right = await env.auth.handler(
-      signInRequest(env.users.viewer.email, env.users.viewer.password, ip),
+      signInRequest(env.users.viewer.email.toUpperCase(), env.users.viewer.password, "192.0.2.9"),
     );
     expect(right.status).toBe(429);
     expect(Number(right.headers.get("x-retry-after"))).toBeGreaterThan(0);
-    // …while another address is not affected.
+    // …while another account is not affected.
     const other = await env.auth.handler(
-      signInRequest(env.users.viewer.email, env.users.viewer.password, "198.51.100.24"),
+      signInRequest(env.users.operator.email, env.users.operator.password, "198.51.100.1"),
+    );
+    expect(other.status).toBe(200);
+  });
+
+  it("counts concurrent guesses at one account before any of them fails", async () => {
+    env = await createTestEnv({ rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 } });
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        env.auth
+          .handler(signInRequest(env.users.admin.email, `guess-${i}-xxxx`, `192.0.2.${i + 20}`))
+          .then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+  });
+
+  it("lets the account sign in again once the window has passed; a sign-in forgets earlier failures", async () => {
+    const { createAuth } = await import("./auth");
+    env = await createTestEnv();
+    let now = 1_800_000_000_000;
+    const auth = createAuth(env.store, {
+      secret: "test-secret-test-secret-test-secret-0123",
+      baseURL: TEST_ORIGIN,
+      rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 },
+      now: () => now,
+    });
+    const attempt = async (password: string) =>
+      (await auth.handler(signInRequest(env.users.viewer.email, password))).status;
+    expect([await attempt("wrong-password-1"), await attempt("wrong-password-1")]).toEqual([
+      401, 401,
+    ]);
+    expect(await attempt(env.users.viewer.password)).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(await attempt("wrong-password-1"));
+      now += 10_000;
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // The first of the three counted attempts leaves the window 60 s after it was made.
+    now = 1_800_000_000_000 + 59_999;
+    const waiting = await auth.handler(
+      signInRequest(env.users.viewer.email, env.users.viewer.password),
+    );
+    expect(waiting.status).toBe(429);
+    expect(waiting.headers.get("x-retry-after")).toBe("1");
+    now = 1_800_000_000_000 + 60_000;
+    expect(await attempt(env.users.viewer.password)).toBe(200);
+  });
+
+  it("behind trusted proxies, throttles per client address: the X-Forwarded-For entry they appended", async () => {
+    const { createAuth } = await import("./auth");
+    env = await createTestEnv();
+    const auth = createAuth(env.store, {
+      secret: "test-secret-test-secret-test-secret-0123",
+      baseURL: TEST_ORIGIN,
+      rateLimit: { enabled: true, signInMax: 3, signInWindowS: 60 },
+      trustedProxies: ["10.1.0.0/16"],
+    });
+    // One client (203.0.113.50) tries a different account each time and makes up the
+    // left-hand entries; the proxies appended its real address and their own.
+    const emails = ["a@example.test", "b@example.test", "c@example.test", "d@example.test"];
+    const statuses: number[] = [];
+    for (const [i, email] of emails.entries()) {
+      const xff = `10.77.0.${i}, 203.0.113.50, 10.1.0.2`;
+      statuses.push((await auth.handler(signInRequest(email, "wrong-password-1", xff))).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const other = await auth.handler(
+      signInRequest(env.users.viewer.email, env.users.viewer.password, "203.0.113.51, 10.1.0.2"),
     );
     expect(other.status).toBe(200);
   });

@@ -5,19 +5,34 @@
  */
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
-import { createAuthMiddleware } from "better-auth/api";
+import { APIError, createAuthMiddleware, isAPIError } from "better-auth/api";
 import { admin } from "better-auth/plugins/admin";
 import * as schema from "@rg/db/schema";
 import type { Store } from "@rg/db";
 import { canonicalEmail } from "./email";
 import { accessControl, authRoles } from "./roles";
+import { createSignInThrottle } from "./sign-in-throttle";
 
 export interface AuthOptions {
   secret: string;
   /** Public origin; when absent it is taken from the request and cookies are not Secure. */
   baseURL?: string;
   trustedOrigins?: string[];
+  /**
+   * Sign-in throttling: `signInMax` attempts per `signInWindowS` per account, and per client
+   * address when the address can be trusted (see trustedProxies).
+   */
   rateLimit: { enabled: boolean; signInMax: number; signInWindowS: number };
+  /**
+   * Addresses or CIDR ranges of the reverse proxies in front of the dashboard, which append
+   * the client's address to X-Forwarded-For. The client address is then the rightmost entry
+   * that is not one of them. Without it X-Forwarded-For is ignored: a client sets it to
+   * anything, and Next keeps a value the client sent, so keying on it would let every guess
+   * come from a new address. (A Next route handler is not given the socket address.)
+   */
+  trustedProxies?: readonly string[];
+  /** Wall clock (ms) of the per-account throttle, injectable for tests. */
+  now?: () => number;
 }
 
 export const SESSION_TTL_S = 12 * 3600;
@@ -58,9 +73,19 @@ function sameHostOrigins(request: Request | undefined): string[] {
   return [`http://${host}`, `https://${host}`];
 }
 
+const SIGN_IN = "/sign-in/email";
+
 export function createAuth(store: Store, opts: AuthOptions) {
   const secure = opts.baseURL ? opts.baseURL.startsWith("https://") : false;
   const throttle = { window: opts.rateLimit.signInWindowS, max: opts.rateLimit.signInMax };
+  const proxies = [...(opts.trustedProxies ?? [])];
+  const perAccount = opts.rateLimit.enabled
+    ? createSignInThrottle({
+        max: opts.rateLimit.signInMax,
+        windowS: opts.rateLimit.signInWindowS,
+        now: opts.now ?? Date.now,
+      })
+    : null;
   return betterAuth({
     appName: "Resilience Gateway",
     secret: opts.secret,
@@ -106,6 +131,13 @@ export function createAuth(store: Store, opts: AuthOptions) {
       },
     },
     advanced: {
+      // Behind trusted proxies: the rightmost X-Forwarded-For entry that is not one of them.
+      // Otherwise no address is trustworthy, so none is used: the per-address throttle is off
+      // and sign-in is throttled per account only (below).
+      ipAddress:
+        proxies.length > 0
+          ? { ipAddressHeaders: ["x-forwarded-for"], trustedProxies: proxies }
+          : { disableIpTracking: true },
       // Explicit, so the origin and CSRF checks also run under test runners (better-auth
       // turns them off by default when NODE_ENV is "test").
       disableOriginCheck: false,
@@ -117,12 +149,29 @@ export function createAuth(store: Store, opts: AuthOptions) {
     disabledPaths: DISABLED_AUTH_PATHS,
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
-        if (ctx.path !== "/sign-in/email") return;
+        if (ctx.path !== SIGN_IN) return;
         const body = ctx.body as { email?: unknown } | undefined;
         if (typeof body?.email !== "string") return;
         const email = canonicalEmail(body.email);
+        const decision = perAccount?.attempt(email) ?? { ok: true };
+        if (!decision.ok) {
+          throw new APIError(
+            "TOO_MANY_REQUESTS",
+            { message: "Too many requests. Please try again later." },
+            { "X-Retry-After": String(decision.retryAfterS) },
+          );
+        }
         if (email === body.email) return;
         return { context: { body: { ...body, email } } };
+      }),
+      after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== SIGN_IN || !perAccount) return;
+        const email = (ctx.body as { email?: unknown } | undefined)?.email;
+        if (typeof email !== "string") return;
+        const returned = ctx.context.returned;
+        if (returned !== undefined && !isAPIError(returned) && ctx.context.newSession) {
+          perAccount.succeeded(canonicalEmail(email));
+        }
       }),
     },
     plugins: [
