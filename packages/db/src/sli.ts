@@ -170,10 +170,18 @@ export interface RetentionResult {
   sliHours: number;
 }
 
+/**
+ * The store_meta key under which retention records, for an SLI table, the cutoff before
+ * which it has deleted rows of it (readers then take such ranges from a coarser table).
+ */
+const trimmedKey = (table: string) => `retention_${table}_before`;
+
+const RECORD_TRIM_SQL =
+  "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)";
+
 function deleteBefore(
   store: Store,
   table: string,
-  column: string,
   before: number,
   batch: number,
   maxBatches: number,
@@ -182,11 +190,17 @@ function deleteBefore(
 ): number {
   const stmt = prepared(
     store,
-    `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${column} < ? LIMIT ?)`,
+    `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE start < ? LIMIT ?)`,
   );
+  const record = prepared(store, RECORD_TRIM_SQL);
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
-    const n = writeTx(store, () => stmt.run(before, batch).changes);
+    const n = writeTx(store, () => {
+      const changes = stmt.run(before, batch).changes;
+      // In the same transaction: no reader sees the rows gone without knowing it.
+      if (changes > 0) record.run(trimmedKey(table), before);
+      return changes;
+    });
     total += n;
     if (n < batch) break;
   }
@@ -209,17 +223,15 @@ export function runRetention(store: Store, opts: RetentionOptions = {}): Retenti
     sliSeconds: deleteBefore(
       store,
       "sli_seconds",
-      "start",
       now - (opts.secondsKeepMs ?? SECONDS_KEEP_MS),
       batch,
       maxBatches,
       "start, route, upstream",
     ),
-    sliMinutes: deleteBefore(store, "sli_minutes", "start", now - minutesKeepMs, batch, maxBatches),
+    sliMinutes: deleteBefore(store, "sli_minutes", now - minutesKeepMs, batch, maxBatches),
     sliHours: deleteBefore(
       store,
       "sli_hours",
-      "start",
       now - (opts.hoursKeepMs ?? 2 * minutesKeepMs),
       batch,
       maxBatches,
@@ -320,26 +332,36 @@ export type SliResolution = "auto" | "seconds" | "minutes" | "hours";
 interface Table {
   table: string;
   unit: number;
-  /** How long the default retention keeps its rows. */
-  keepMs: number;
 }
 
 const TABLES = {
-  seconds: { table: "sli_seconds", unit: 1000, keepMs: SECONDS_KEEP_MS },
-  minutes: { table: "sli_minutes", unit: MINUTE, keepMs: MINUTES_KEEP_MS },
-  hours: { table: "sli_hours", unit: HOUR, keepMs: 2 * MINUTES_KEEP_MS },
+  seconds: { table: "sli_seconds", unit: 1000 },
+  minutes: { table: "sli_minutes", unit: MINUTE },
+  hours: { table: "sli_hours", unit: HOUR },
 } as const satisfies Record<string, Table>;
 
 /** Finest first. */
 const LEVELS: readonly Table[] = [TABLES.seconds, TABLES.minutes, TABLES.hours];
 
-/** Whether retention (as of `now`) has kept `t`'s rows from `at` on. */
-const holds = (t: Table, at: number, now: number) => now - t.keepMs <= at;
+/** Per table, the time before which retention has deleted rows of it (absent: none). */
+type Trimmed = Partial<Record<string, number>>;
+
+function readTrimmed(store: Store): Trimmed {
+  const rows = prepared(store, "SELECT key, value FROM store_meta WHERE key IN (?, ?, ?)").all(
+    ...LEVELS.map((t) => trimmedKey(t.table)),
+  ) as { key: string; value: number }[];
+  const out: Trimmed = {};
+  for (const t of LEVELS) out[t.table] = rows.find((r) => r.key === trimmedKey(t.table))?.value;
+  return out;
+}
+
+/** Whether retention has left `t`'s rows from `at` on. */
+const holds = (trimmed: Trimmed, t: Table, at: number) => at >= (trimmed[t.table] ?? -Infinity);
 
 function pickTable(
+  trimmed: Trimmed,
   from: number,
   to: number,
-  now: number,
   resolution: SliResolution = "auto",
   stepMs?: number,
 ): Table {
@@ -355,8 +377,8 @@ function pickTable(
         ? 2
         : 1;
   // A table retention has already emptied at `from` would show no traffic there although a
-  // coarser one still holds it; the hour table is the last resort.
-  while (level < LEVELS.length - 1 && !holds(LEVELS[level]!, from, now)) level++;
+  // coarser one (kept longer) still holds it; the hour table is the last resort.
+  while (level < LEVELS.length - 1 && !holds(trimmed, LEVELS[level]!, from)) level++;
   return LEVELS[level]!;
 }
 
@@ -388,8 +410,6 @@ export interface SliSeriesQuery {
    * a coarser table where retention has already deleted the finer one's rows at `from`.
    */
   resolution?: SliResolution;
-  /** The wall clock retention is measured against. Default: Date.now(). */
-  now?: number;
 }
 
 /**
@@ -400,7 +420,7 @@ export interface SliSeriesQuery {
  */
 export function readSliSeries(store: Store, q: SliSeriesQuery): SliPoint[] {
   if (!(q.to > q.from)) return [];
-  const { table, unit } = pickTable(q.from, q.to, q.now ?? Date.now(), q.resolution, q.stepMs);
+  const { table, unit } = pickTable(readTrimmed(store), q.from, q.to, q.resolution, q.stepMs);
   const range = q.to - q.from;
   let step = q.stepMs ?? range / DEFAULT_POINTS;
   step = Math.max(unit, Math.ceil(step / unit) * unit);
@@ -425,14 +445,12 @@ export interface SliSummaryQuery {
   route?: string;
   upstream?: string;
   resolution?: SliResolution;
-  /** The wall clock retention is measured against. Default: Date.now(). */
-  now?: number;
 }
 
 /** Totals, error rate, percentiles and rps per route or per upstream over a range. */
 export function readSliSummary(store: Store, q: SliSummaryQuery): SliSummaryRow[] {
   if (!(q.to > q.from)) return [];
-  const { table } = pickTable(q.from, q.to, q.now ?? Date.now(), q.resolution, HOUR);
+  const { table } = pickTable(readTrimmed(store), q.from, q.to, q.resolution, HOUR);
   const key = q.groupBy === "route" ? "route" : "upstream";
   const f = filters(q);
   const rows = prepared(

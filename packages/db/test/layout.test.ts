@@ -140,7 +140,7 @@ describe("write-path layout", () => {
       expect(tableSql(s.sqlite, "sli_seconds")).toMatch(/WITHOUT ROWID/);
       // Rows kept, and a second arriving again is still added to them.
       writeSliBuckets(s, [bucket(T0, "r", "u", { success: 2 })]);
-      const [p] = readSliSeries(s, { route: "r", from: T0, to: T0 + 1000, now: T0 + 1000 });
+      const [p] = readSliSeries(s, { route: "r", from: T0, to: T0 + 1000 });
       expect(p!.success).toBe(7);
       expect(p!.http5xx).toBe(1);
     } finally {

@@ -51,7 +51,7 @@ describe("event writer", () => {
     expect(evs).toHaveLength(10);
     expect(evs[0]!.event).toEqual(retry(9));
     expect(evs[0]!.instance).toBe("gw-1");
-    const [p] = readSliSeries(t.store, { from: 5000, to: 6000, now: 6000 });
+    const [p] = readSliSeries(t.store, { from: 5000, to: 6000 });
     expect(p).toMatchObject({ total: 5, success: 4, http5xx: 1 });
     expect(readInstances(t.store, 3)[0]).toMatchObject({ instanceId: "gw-1", heartbeatAt: 2 });
   });
