@@ -30,10 +30,18 @@ const envSchema = z.object({
   AUTH_URL: z.url().optional(),
   /** Extra origins allowed to call mutations (comma separated). */
   AUTH_TRUSTED_ORIGINS: z.string().optional(),
-  /** Sign-in throttling: attempts per window per client address. */
+  /**
+   * Sign-in throttling: attempts per window per account, and per client address when
+   * AUTH_TRUSTED_PROXIES says which X-Forwarded-For entries to believe.
+   */
   AUTH_SIGNIN_MAX: intFromEnv(5),
   AUTH_SIGNIN_WINDOW_S: intFromEnv(60),
   AUTH_RATE_LIMIT: boolFromEnv(true),
+  /**
+   * Addresses or CIDR ranges of the reverse proxies in front of the dashboard (comma
+   * separated). Without it X-Forwarded-For is ignored, since any client can send one.
+   */
+  AUTH_TRUSTED_PROXIES: z.string().optional(),
   /** First-start admin; a random one-time password is printed when absent. */
   ADMIN_EMAIL: z
     .string()

@@ -16,6 +16,10 @@ export function getAuth(): Auth {
         .split(",")
         .map((o) => o.trim())
         .filter(Boolean),
+      trustedProxies: (e.AUTH_TRUSTED_PROXIES ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
       rateLimit: {
         enabled: e.AUTH_RATE_LIMIT,
         signInMax: e.AUTH_SIGNIN_MAX,
