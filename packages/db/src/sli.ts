@@ -398,6 +398,61 @@ function filters(q: { route?: string; upstream?: string }): { sql: string; param
 
 const SUMS = `${COUNT_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}, rg_sum_cells(latency) AS latency`;
 
+interface Segment {
+  table: Table;
+  from: number;
+  to: number;
+}
+
+/**
+ * Where to read [from, to) when `t` is the table chosen: its whole buckets from it, and the
+ * partial ones at either end from the next finer table (down to seconds) where retention has
+ * left it, so that totals are exact for [from, to). Where it has not, an end is read from `t`
+ * by bucket start (a partial first bucket left out, a partial last one counted whole).
+ */
+function segments(trimmed: Trimmed, t: Table, from: number, to: number): Segment[] {
+  const finer = LEVELS[LEVELS.indexOf(t) - 1];
+  if (!finer) return [{ table: t, from, to }];
+  const a = Math.min(Math.ceil(from / t.unit) * t.unit, to);
+  const b = Math.max(floorTo(to, t.unit), a);
+  const edge = (x: number, y: number): Segment[] =>
+    x >= y
+      ? []
+      : holds(trimmed, finer, x)
+        ? segments(trimmed, finer, x, y)
+        : [{ table: t, from: x, to: y }];
+  const out: Segment[] = [];
+  for (const seg of [
+    ...edge(from, a),
+    ...(a < b ? [{ table: t, from: a, to: b }] : []),
+    ...edge(b, to),
+  ]) {
+    const last = out.at(-1);
+    if (last && last.table === seg.table && last.to === seg.from) last.to = seg.to;
+    else out.push(seg);
+  }
+  return out;
+}
+
+/**
+ * The FROM and WHERE of a read of [from, to) for `t`: one table's rows, or (when the ends are
+ * read from finer tables) the union of each segment's.
+ */
+function source(
+  trimmed: Trimmed,
+  t: Table,
+  q: { from: number; to: number; route?: string; upstream?: string },
+): { sql: string; params: unknown[] } {
+  const f = filters(q);
+  const segs = segments(trimmed, t, q.from, q.to);
+  const params = segs.flatMap((g) => [g.from, g.to, ...f.params]);
+  const where = `WHERE start >= ? AND start < ?${f.sql}`;
+  if (segs.length === 1) return { sql: `FROM ${segs[0]!.table.table} ${where}`, params };
+  const cols = `start, route, upstream, ${COUNT_COLUMNS.join(", ")}, latency`;
+  const arms = segs.map((g) => `SELECT ${cols} FROM ${g.table.table} ${where}`);
+  return { sql: `FROM (${arms.join(" UNION ALL ")})`, params };
+}
+
 export interface SliSeriesQuery {
   route?: string;
   upstream?: string;
@@ -416,21 +471,23 @@ export interface SliSeriesQuery {
  * Chart-ready points from `from` (inclusive) to `to` (exclusive), one per step, gaps filled
  * with zeros. Ranges ≤ 2 h read second buckets, longer ones minute roll-ups, and ranges over
  * 2 days with whole-hour steps hour roll-ups; a range starting before a table's retention
- * reads the next coarser one.
+ * reads the next coarser one. The partial buckets at the ends of an unaligned range are read
+ * from finer tables, so only traffic inside [from, to) is counted.
  */
 export function readSliSeries(store: Store, q: SliSeriesQuery): SliPoint[] {
   if (!(q.to > q.from)) return [];
-  const { table, unit } = pickTable(readTrimmed(store), q.from, q.to, q.resolution, q.stepMs);
+  const trimmed = readTrimmed(store);
+  const table = pickTable(trimmed, q.from, q.to, q.resolution, q.stepMs);
+  const { unit } = table;
   const range = q.to - q.from;
   let step = q.stepMs ?? range / DEFAULT_POINTS;
   step = Math.max(unit, Math.ceil(step / unit) * unit);
   if (range / step > MAX_POINTS) step = Math.ceil(range / MAX_POINTS / unit) * unit;
-  const f = filters(q);
+  const src = source(trimmed, table, q);
   const rows = prepared(
     store,
-    `SELECT (start / ${step}) * ${step} AS t, ${SUMS} FROM ${table}
-     WHERE start >= ? AND start < ?${f.sql} GROUP BY t ORDER BY t`,
-  ).all(q.from, q.to, ...f.params) as (AggRow & { t: number })[];
+    `SELECT (start / ${step}) * ${step} AS t, ${SUMS} ${src.sql} GROUP BY t ORDER BY t`,
+  ).all(...src.params) as (AggRow & { t: number })[];
   const byT = new Map(rows.map((r) => [r.t, r]));
   const out: SliPoint[] = [];
   for (let t = Math.floor(q.from / step) * step; t < q.to; t += step)
@@ -450,14 +507,13 @@ export interface SliSummaryQuery {
 /** Totals, error rate, percentiles and rps per route or per upstream over a range. */
 export function readSliSummary(store: Store, q: SliSummaryQuery): SliSummaryRow[] {
   if (!(q.to > q.from)) return [];
-  const { table } = pickTable(readTrimmed(store), q.from, q.to, q.resolution, HOUR);
+  const trimmed = readTrimmed(store);
+  const src = source(trimmed, pickTable(trimmed, q.from, q.to, q.resolution, HOUR), q);
   const key = q.groupBy === "route" ? "route" : "upstream";
-  const f = filters(q);
   const rows = prepared(
     store,
-    `SELECT ${key} AS key, ${SUMS} FROM ${table}
-     WHERE start >= ? AND start < ?${f.sql} GROUP BY ${key} ORDER BY ${key}`,
-  ).all(q.from, q.to, ...f.params) as (AggRow & { key: string })[];
+    `SELECT ${key} AS key, ${SUMS} ${src.sql} GROUP BY ${key} ORDER BY ${key}`,
+  ).all(...src.params) as (AggRow & { key: string })[];
   const seconds = (q.to - q.from) / 1000;
   return rows.map((r) => {
     const t = totalsOf(r);

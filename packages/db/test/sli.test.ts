@@ -163,6 +163,43 @@ describe("SLI buckets", () => {
     expect(rowCount("sli_minutes")).toBe(6);
   });
 
+  it("counts the partial buckets at the ends of an unaligned range exactly, from finer tables", () => {
+    const M = 60_000;
+    const H = 3_600_000;
+    const from = T0 + 30 * M;
+    const to = from + 7 * 86_400_000; // read from hours
+    writeSliBuckets(t.store, [
+      bucket(T0 + 20 * M, "r", "u", { success: 10_000 }), // before from, in from's hour
+      bucket(T0 + 45 * M, "r", "u", { success: 100 }), // inside, in from's hour
+      bucket(T0 + 2 * H, "r", "u", { success: 10 }), // inside, a whole hour
+      bucket(to - 5 * M, "r", "u", { success: 1 }), // inside, in to's hour
+      bucket(to + 10 * M, "r", "u", { success: 1000 }), // after to, in to's hour
+    ]);
+    rollupMinutes(t.store, to + H, { maxSpanMs: 8 * 86_400_000 });
+    const [sum] = readSliSummary(t.store, { from, to, groupBy: "route" });
+    expect(sum).toMatchObject({ key: "r", total: 111 });
+    const pts = readSliSeries(t.store, { route: "r", from, to, stepMs: H });
+    expect(pts.reduce((a, p) => a + p.total, 0)).toBe(111);
+    expect(pts.slice(0, 3).map((p) => [p.t - T0, p.total])).toEqual([
+      [0, 100],
+      [H, 0],
+      [2 * H, 10],
+    ]);
+    expect(pts.at(-1)).toMatchObject({ t: to - 30 * M, total: 1 });
+    // The same to the second at a minute-table range: ends inside minutes read from seconds.
+    const from2 = T0 + 20 * M + 30_000;
+    writeSliBuckets(t.store, [
+      bucket(from2 - 10_000, "r2", "u", { success: 7 }), // before from2, in its minute
+      bucket(from2 + 10_000, "r2", "u", { success: 3 }),
+      bucket(from2 + 3 * H - 20_000, "r2", "u", { success: 2 }),
+      bucket(from2 + 3 * H + 10_000, "r2", "u", { success: 5 }), // after, in the last minute
+    ]);
+    rollupMinutes(t.store, to + H, { maxSpanMs: 8 * 86_400_000 });
+    const q = { from: from2, to: from2 + 3 * H, route: "r2" };
+    expect(readSliSummary(t.store, { ...q, groupBy: "route" })).toMatchObject([{ total: 5 }]);
+    expect(readSliSeries(t.store, q).reduce((a, p) => a + p.total, 0)).toBe(5);
+  });
+
   it("summary per route over seconds", () => {
     writeSliBuckets(t.store, [
       bucket(T0, "a", "u", { success: 9, http_5xx: 1 }),
