@@ -175,17 +175,17 @@ export function closeQuietIncidents(
 ): number[] {
   const now = opts.now ?? Date.now();
   const quietMs = opts.quietMs ?? 5 * 60_000;
-  const candidates = store.db
-    .select()
-    .from(incidents)
-    .where(and(unresolved, lte(incidents.lastActivityAt, now - quietMs)))
-    .all();
-  if (candidates.length === 0) return [];
-  const breakers = readCircuitStates(store, now);
-  const modes = readModes(store, now);
+  const quiet = and(unresolved, lte(incidents.lastActivityAt, now - quietMs));
+  // Most runs find nothing: no write lock for them.
+  if (!store.db.select({ id: incidents.id }).from(incidents).where(quiet).get()) return [];
   const closed: number[] = [];
   const closedEvents: ResilienceEvent[] = [];
   writeTx(store, () => {
+    // Read again under the write lock: activity, a breaker opening or a mode change another
+    // connection committed since the check above keeps an incident open.
+    const candidates = store.db.select().from(incidents).where(quiet).all();
+    const breakers = readCircuitStates(store, now);
+    const modes = readModes(store, now);
     for (const inc of candidates) {
       if (inc.scopeKind === "upstream") {
         if (breakers.some((b) => b.upstream === inc.scopeId && STILL_FAILING.has(b.state)))

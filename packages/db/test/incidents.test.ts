@@ -202,6 +202,41 @@ describe("incidents", () => {
     expect(listIncidents(t.store).map((i) => i.status)).toEqual(["open", "resolved"]);
   });
 
+  it("does not close an incident that got activity from another connection just before", () => {
+    const dashboard = t.reopen();
+    const [id] = updateIncidentsFromEvents(
+      t.store,
+      [
+        {
+          type: "slo.burn",
+          at: T,
+          route: "r",
+          longBurnRate: 20,
+          shortBurnRate: 20,
+          threshold: 14.4,
+          budgetRemaining: 0.2,
+        },
+      ],
+      T,
+    );
+    const now = T + 6 * MIN;
+    // An operator's note commits on another connection right before the write transaction.
+    const sqlite = t.store.sqlite;
+    const transaction = sqlite.transaction.bind(sqlite);
+    sqlite.transaction = ((fn) => {
+      sqlite.transaction = transaction;
+      expect(
+        annotateIncident(dashboard, { id: id!, author: "alice", body: "looking", now }),
+      ).toMatchObject({ ok: true });
+      return transaction(fn);
+    }) as typeof sqlite.transaction;
+    expect(closeQuietIncidents(t.store, { now })).toEqual([]);
+    expect(sqlite.transaction).toBe(transaction);
+    expect(getIncident(t.store, id!)).toMatchObject({ status: "open", lastActivityAt: now });
+    // Quiet for long enough after the note, it closes.
+    expect(closeQuietIncidents(t.store, { now: now + 5 * MIN })).toEqual([id]);
+  });
+
   it("timeline: events of the scope, operator actions and notes, in time order", () => {
     seedBootstrapConfig(t.store, bootstrapInput(), "test.yaml", T - 10 * MIN);
     appendEvents(t.store, "gw-1", [rejected(T - 2 * MIN)]); // before the window
