@@ -354,7 +354,9 @@ export function acknowledgeIncident(
     (inc) =>
       inc.status === "resolved"
         ? "incident is resolved"
-        : { status: "acknowledged", acknowledgedBy: input.actor, acknowledgedAt: now },
+        : inc.status === "acknowledged"
+          ? `incident is already acknowledged by ${inc.acknowledgedBy ?? "someone"}`
+          : { status: "acknowledged", acknowledgedBy: input.actor, acknowledgedAt: now },
     (inc) => ({
       actor: input.actor,
       role: input.role ?? "operator",

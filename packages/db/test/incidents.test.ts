@@ -237,6 +237,29 @@ describe("incidents", () => {
     expect(closeQuietIncidents(t.store, { now: now + 5 * MIN })).toEqual([id]);
   });
 
+  it("acknowledges an open incident once, refusing an acknowledged or resolved one", () => {
+    const [id] = updateIncidentsFromEvents(t.store, [breakerOpen(T)], T);
+    const ack = (actor: string, now: number) =>
+      acknowledgeIncident(t.store, { id: id!, actor, now });
+    expect(ack("alice", T + 1000)).toMatchObject({
+      ok: true,
+      incident: { status: "acknowledged", acknowledgedBy: "alice", acknowledgedAt: T + 1000 },
+    });
+    expect(ack("bob", T + 2000)).toEqual({
+      ok: false,
+      error: "incident is already acknowledged by alice",
+    });
+    expect(getIncident(t.store, id!)).toMatchObject({
+      acknowledgedBy: "alice",
+      acknowledgedAt: T + 1000,
+    });
+    expect(
+      queryAudit(t.store, { target: `incident:${id}` }).rows.map((r) => [r.before, r.after]),
+    ).toEqual([["open", "acknowledged"]]);
+    resolveIncident(t.store, { id: id!, actor: "alice", summary: "fixed", now: T + 3000 });
+    expect(ack("bob", T + 4000)).toEqual({ ok: false, error: "incident is resolved" });
+  });
+
   it("timeline: events of the scope, operator actions and notes, in time order", () => {
     seedBootstrapConfig(t.store, bootstrapInput(), "test.yaml", T - 10 * MIN);
     appendEvents(t.store, "gw-1", [rejected(T - 2 * MIN)]); // before the window
