@@ -179,37 +179,84 @@ export interface SetOverrideInput {
   now?: number;
 }
 
-function checkCommon(path: string, reason: string): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+/** One of several overrides written together by {@link setOverride}. */
+export interface OverrideSet {
+  path: string;
+  /** New value; `undefined` removes the key so the schema default applies. */
+  value: unknown;
+  /** Audit action name. Default "override.set". */
+  action?: string;
+}
+
+export interface SetOverridesInput {
+  /** Validated as one config and written in one transaction as one revision, or not at all. */
+  changes: readonly OverrideSet[];
+  actor: string;
+  role: string;
+  reason: string;
+  /** Applies to every override written. */
+  ttlMs?: number;
+  requestId?: string;
+  now?: number;
+}
+
+export type ChangesResult =
+  | { ok: true; revision: number; changes: { path: string; before: unknown; after: unknown }[] }
+  | { ok: false; issues: ConfigIssue[] };
+
+function checkPath(path: string): ConfigIssue[] {
   try {
     splitPath(path);
+    return [];
   } catch (e) {
-    issues.push({ path, message: (e as Error).message });
+    return [{ path, message: (e as Error).message }];
   }
-  if (reason.trim() === "") issues.push({ path: "reason", message: "a reason is required" });
-  return issues;
 }
+
+const checkReason = (reason: string): ConfigIssue[] =>
+  reason.trim() === "" ? [{ path: "reason", message: "a reason is required" }] : [];
 
 /**
  * Add an override in one IMMEDIATE transaction: validate the effective config with it; when
  * invalid, record a refused audit row and change nothing else; otherwise supersede the live
  * override at the same path, insert this one, raise the revision and append the audit row.
+ *
+ * Given `changes`, every override is written the same way in that one transaction, validated
+ * together, as one revision: the gateway never sees some of them without the others.
  */
-export function setOverride(store: Store, input: SetOverrideInput): ChangeResult {
+export function setOverride(store: Store, input: SetOverrideInput): ChangeResult;
+export function setOverride(store: Store, input: SetOverridesInput): ChangesResult;
+export function setOverride(
+  store: Store,
+  input: SetOverrideInput | SetOverridesInput,
+): ChangeResult | ChangesResult {
+  if (!("changes" in input)) {
+    const { path, value, action, ...by } = input;
+    return single(setOverride(store, { ...by, changes: [{ path, value, action }] }));
+  }
   const now = input.now ?? Date.now();
-  const pre = checkCommon(input.path, input.reason);
+  const pre: ConfigIssue[] = [];
+  if (input.changes.length === 0) pre.push({ path: "", message: "nothing to change" });
+  const seen = new Set<string>();
+  for (const c of input.changes) {
+    pre.push(...checkPath(c.path));
+    if (seen.has(c.path)) pre.push({ path: c.path, message: "changed twice in one change" });
+    seen.add(c.path);
+  }
+  pre.push(...checkReason(input.reason));
   if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
     pre.push({ path: "ttlMs", message: "must be a positive number of ms" });
   if (pre.length > 0) return { ok: false, issues: pre };
-  return changeOverride(store, {
-    ...input,
-    action: input.action ?? "override.set",
-    now,
-    set: {
-      value: input.value,
-      expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
-    },
-  });
+  const expiresAt = input.ttlMs !== undefined ? now + input.ttlMs : null;
+  return changeOverrides(
+    store,
+    input.changes.map((c) => ({
+      path: c.path,
+      action: c.action ?? "override.set",
+      set: { value: c.value, expiresAt },
+    })),
+    { ...input, now },
+  );
 }
 
 export interface ClearOverrideInput {
@@ -224,97 +271,125 @@ export interface ClearOverrideInput {
 
 /** End the live override at `path` (same rules as {@link setOverride}). */
 export function clearOverride(store: Store, input: ClearOverrideInput): ChangeResult {
-  const pre = checkCommon(input.path, input.reason);
+  const pre = [...checkPath(input.path), ...checkReason(input.reason)];
   if (pre.length > 0) return { ok: false, issues: pre };
-  return changeOverride(store, {
-    ...input,
-    action: input.action ?? "override.cleared",
-    now: input.now ?? Date.now(),
-  });
+  const { path, action, ...by } = input;
+  return single(
+    changeOverrides(store, [{ path, action: action ?? "override.cleared" }], {
+      ...by,
+      now: input.now ?? Date.now(),
+    }),
+  );
+}
+
+/** The result of a change of one path. */
+function single(r: ChangesResult): ChangeResult {
+  if (!r.ok) return r;
+  const { before, after } = r.changes[0]!;
+  return { ok: true, revision: r.revision, before, after };
 }
 
 interface OverrideChange {
   path: string;
-  actor: string;
-  role: string;
-  reason: string;
-  requestId?: string;
   action: string;
-  now: number;
   /** A new value for `path`; without it, the live override at `path` is cleared. */
   set?: { value: unknown; expiresAt: number | null };
 }
 
+interface ChangeBy {
+  actor: string;
+  role: string;
+  reason: string;
+  requestId?: string;
+  now: number;
+}
+
 /**
  * The one write path for overrides, in one IMMEDIATE transaction: validate the effective
- * config as it would be after the change; refused → an audit row and nothing else; applied →
- * raise the revision, end the live override at the path, insert the new one (when setting)
- * and append the audit row.
+ * config as it would be after every change; refused → an audit row per change and nothing
+ * else; applied → raise the revision once, end the live overrides at the paths, insert the
+ * new ones and append an audit row per change.
  */
-function changeOverride(store: Store, c: OverrideChange): ChangeResult {
+function changeOverrides(
+  store: Store,
+  list: readonly OverrideChange[],
+  by: ChangeBy,
+): ChangesResult {
   return writeTx(store, () => {
-    const boot = latestBootstrap(store);
-    if (!boot) return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
-    const live = liveOverrides(store, c.now);
-    if (!c.set && !live.some((o) => o.path === c.path))
-      return { ok: false, issues: [{ path: c.path, message: "no live override at this path" }] };
-    const current = applyOverrides(boot.input, asOverrides(live));
-    const before = current.ok ? getAtPath(current.config, c.path) : undefined;
-    const kept = asOverrides(live.filter((o) => o.path !== c.path));
-    const next = applyOverrides(
-      boot.input,
-      c.set ? [...kept, { path: c.path, value: c.set.value }] : kept,
-    );
-    const audit = {
-      actor: c.actor,
-      role: c.role,
-      action: c.action,
-      target: c.path,
-      before,
-      reason: c.reason,
-      requestId: c.requestId,
-      at: c.now,
-    };
-    // A setting the running gateway cannot take on would be recorded as applied and do
-    // nothing: refused like an invalid value.
-    const issues = !next.ok
-      ? next.issues
-      : current.ok
-        ? startupOnlyChanges(current.config, next.config)
-        : [];
-    if (!next.ok || issues.length > 0) {
-      appendAudit(store, {
-        ...audit,
-        ...(c.set ? { after: c.set.value } : {}),
-        outcome: "refused",
+    return decide();
+
+    function decide(): ChangesResult {
+      const boot = latestBootstrap(store);
+      if (!boot)
+        return { ok: false, issues: [{ path: "", message: "no bootstrap config stored" }] };
+      const live = liveOverrides(store, by.now);
+      const notLive = list.filter((c) => !c.set && !live.some((o) => o.path === c.path));
+      if (notLive.length > 0)
+        return {
+          ok: false,
+          issues: notLive.map((c) => ({ path: c.path, message: "no live override at this path" })),
+        };
+      const audits = (before: Config | undefined) =>
+        list.map((c) => ({
+          actor: by.actor,
+          role: by.role,
+          action: c.action,
+          target: c.path,
+          before: before ? getAtPath(before, c.path) : undefined,
+          reason: by.reason,
+          requestId: by.requestId,
+          at: by.now,
+        }));
+      const current = applyOverrides(boot.input, asOverrides(live));
+      const currentConfig = current.ok ? current.config : undefined;
+      const refuse = (issues: ConfigIssue[]): ChangesResult => {
+        audits(currentConfig).forEach((a, i) => {
+          const set = list[i]!.set;
+          appendAudit(store, { ...a, ...(set ? { after: set.value } : {}), outcome: "refused" });
+        });
+        return { ok: false, issues };
+      };
+      const paths = new Set(list.map((c) => c.path));
+      const kept = asOverrides(live.filter((o) => !paths.has(o.path)));
+      const next = applyOverrides(boot.input, [
+        ...kept,
+        ...list.flatMap((c) => (c.set ? [{ path: c.path, value: c.set.value }] : [])),
+      ]);
+      // A setting the running gateway cannot take on would be recorded as applied and do
+      // nothing: refused like an invalid value.
+      if (!next.ok) return refuse(next.issues);
+      const fixed = currentConfig ? startupOnlyChanges(currentConfig, next.config) : [];
+      if (fixed.length > 0) return refuse(fixed);
+      const revision = bumpRevision(store, by.now);
+      const audit = audits(currentConfig);
+      const changes = list.map((c, i) => {
+        store.db
+          .update(overrides)
+          .set({ endedAt: by.now, endedBy: by.actor, endReason: c.set ? "superseded" : "cleared" })
+          .where(and(eq(overrides.path, c.path), isNull(overrides.endedAt)))
+          .run();
+        if (c.set) {
+          store.db
+            .insert(overrides)
+            .values({
+              path: c.path,
+              valueJson: toJson(c.set.value),
+              actor: by.actor,
+              role: by.role,
+              reason: by.reason,
+              requestId: by.requestId ?? null,
+              revision,
+              createdAt: by.now,
+              expiresAt: c.set.expiresAt,
+            })
+            .run();
+        }
+        const after = getAtPath(next.config, c.path);
+        appendAudit(store, { ...audit[i]!, after });
+        return { path: c.path, before: audit[i]!.before, after };
       });
-      return { ok: false, issues };
+      return { ok: true, revision, changes };
     }
-    const after = getAtPath(next.config, c.path);
-    const revision = bumpRevision(store, c.now);
-    store.db
-      .update(overrides)
-      .set({ endedAt: c.now, endedBy: c.actor, endReason: c.set ? "superseded" : "cleared" })
-      .where(and(eq(overrides.path, c.path), isNull(overrides.endedAt)))
-      .run();
-    if (c.set) {
-      store.db
-        .insert(overrides)
-        .values({
-          path: c.path,
-          valueJson: toJson(c.set.value),
-          actor: c.actor,
-          role: c.role,
-          reason: c.reason,
-          requestId: c.requestId ?? null,
-          revision,
-          createdAt: c.now,
-          expiresAt: c.set.expiresAt,
-        })
-        .run();
-    }
-    appendAudit(store, { ...audit, after });
-    return { ok: true, revision, before, after };
   });
 }
 

@@ -324,6 +324,97 @@ describe("overrides", () => {
     });
   });
 
+  it("writes several overrides in one transaction as one revision, validated together", () => {
+    // The fallback alone is the route's own upstream and refused; with the new upstream it is not.
+    const r = setOverride(t.store, {
+      changes: [
+        { path: "routes.search.upstream", value: "payments", action: "reroute" },
+        { path: "routes.search.fallback", value: { upstream: "search" }, action: "reroute" },
+      ],
+      ...actor,
+      reason: "search backend failing",
+      ttlMs: 60_000,
+      now: 1000,
+    });
+    expect(r).toEqual({
+      ok: true,
+      revision: 2,
+      changes: [
+        { path: "routes.search.upstream", before: "search", after: "payments" },
+        {
+          path: "routes.search.fallback",
+          before: undefined,
+          after: expect.objectContaining({ upstream: "search" }),
+        },
+      ],
+    });
+    expect(currentRevision(t.store)).toBe(2);
+    expect(
+      listOverrides(t.store, { now: 1000 }).map((o) => [o.path, o.revision, o.expiresAt]),
+    ).toEqual([
+      ["routes.search.upstream", 2, 61_000],
+      ["routes.search.fallback", 2, 61_000],
+    ]);
+    expect(
+      queryAudit(t.store, { action: "reroute" }).rows.map((a) => [a.target, a.outcome]),
+    ).toEqual([
+      ["routes.search.fallback", "applied"],
+      ["routes.search.upstream", "applied"],
+    ]);
+  });
+
+  it("writes none of several overrides when one is invalid, audited as refused each", () => {
+    const r = setOverride(t.store, {
+      changes: [
+        { path: "routes.search.mode", value: "degraded" },
+        { path: "routes.search.retry.maxAttempts", value: 99 },
+      ],
+      ...actor,
+      reason: "x",
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toEqual(["routes.search.retry.maxAttempts"]);
+    expect(currentRevision(t.store)).toBe(1);
+    expect(listOverrides(t.store, { includeExpired: true })).toEqual([]);
+    expect(queryAudit(t.store, { action: "override.set" }).rows.map((a) => a.outcome)).toEqual([
+      "refused",
+      "refused",
+    ]);
+    // The same path twice is no one change.
+    const twice = setOverride(t.store, {
+      changes: [
+        { path: "gateway.mode", value: "degraded" },
+        { path: "gateway.mode", value: "read_only" },
+      ],
+      ...actor,
+      reason: "x",
+    });
+    expect(twice).toEqual({
+      ok: false,
+      issues: [{ path: "gateway.mode", message: "changed twice in one change" }],
+    });
+  });
+
+  it("rolls every one of several overrides back when an audit insert fails midway", () => {
+    t.store.sqlite.exec(
+      "CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON audit WHEN NEW.target = 'routes.search.mode' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+    );
+    expect(() =>
+      setOverride(t.store, {
+        changes: [
+          { path: "routes.payments.mode", value: "degraded" },
+          { path: "routes.search.mode", value: "degraded" },
+        ],
+        ...actor,
+        reason: "x",
+      }),
+    ).toThrow(/audit unavailable/);
+    expect(currentRevision(t.store)).toBe(1);
+    expect(listOverrides(t.store, { includeExpired: true })).toEqual([]);
+    expect(readModes(t.store).routes).toEqual({ payments: "normal", search: "normal" });
+  });
+
   it("an override that the bootstrap later invalidates is reported, not applied", () => {
     setOverride(t.store, {
       path: "routes.search.upstream",

@@ -1,7 +1,7 @@
 /**
  * Operator intents (force a breaker, shift weights, run a runbook step...) as override paths,
  * validated together against the effective config before anything is written, then applied
- * through the store, each change with its audit row.
+ * through the store in one transaction, each change with its audit row.
  */
 import {
   formatIssues,
@@ -101,9 +101,10 @@ export type ApplyResult =
   { ok: true; revision: number; applied: number } | { ok: false; issues: ConfigIssue[] };
 
 /**
- * Validate all changes together, then write them one by one. Nothing is written when the
- * combination is invalid; a later write refused by the store (a concurrent change made it
- * invalid) stops the sequence and reports its issues.
+ * Validate all changes together, then write them in one store transaction, as one revision
+ * with an audit row each: the gateway sees all of them or none. Nothing is written when the
+ * combination is invalid, now or by the time the store writes it (a concurrent change made it
+ * invalid).
  */
 export function applyChanges(
   store: Store,
@@ -116,25 +117,17 @@ export function applyChanges(
   const { config } = currentConfig(store, meta.now);
   const sim = simulate(config, changes);
   if (!sim.ok) return { ok: false, issues: sim.issues };
-  let revision = 0;
-  let applied = 0;
-  for (const c of changes) {
-    const r = setOverride(store, {
-      path: c.path,
-      value: c.value,
-      action: c.action,
-      actor: meta.actor,
-      role: meta.role,
-      reason: meta.reason,
-      requestId: meta.requestId,
-      now: meta.now,
-      ...(meta.ttlMs !== undefined ? { ttlMs: meta.ttlMs } : {}),
-    });
-    if (!r.ok) return { ok: false, issues: r.issues };
-    revision = r.revision;
-    applied++;
-  }
-  return { ok: true, revision, applied };
+  const r = setOverride(store, {
+    changes: changes.map((c) => ({ path: c.path, value: c.value, action: c.action })),
+    actor: meta.actor,
+    role: meta.role,
+    reason: meta.reason,
+    requestId: meta.requestId,
+    now: meta.now,
+    ...(meta.ttlMs !== undefined ? { ttlMs: meta.ttlMs } : {}),
+  });
+  if (!r.ok) return r;
+  return { ok: true, revision: r.revision, applied: r.changes.length };
 }
 
 export function modeChange(

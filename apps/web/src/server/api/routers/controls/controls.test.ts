@@ -1,5 +1,5 @@
 /** Control procedures against a real SQLite store: what they refuse and what they write. */
-import { currentRevision, queryAudit } from "@rg/db";
+import { currentRevision, listOverrides, queryAudit } from "@rg/db";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { codeOf, createTestEnv, TEST_NOW, type TestEnv } from "../../../testing/harness";
 import type { ConfigIssuesError } from "../../trpc";
@@ -77,5 +77,39 @@ describe("ids named like Object.prototype members", () => {
       upstream: null,
       slo: null,
     });
+  });
+});
+
+describe("several changes at once", () => {
+  it("shiftWeights writes every weight and the ramp as one revision, or none when a write fails", async () => {
+    const op = env.caller("operator");
+    const shift = () =>
+      op.controls.shiftWeights({
+        upstream: "payments",
+        weights: { a: 0, b: 200 },
+        durationMs: 5000,
+        reason: "drain a",
+      });
+    env.store.sqlite.exec(
+      "CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON audit WHEN NEW.target = 'upstreams.payments.endpoints.b.weight' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+    );
+    const before = currentRevision(env.store);
+    expect(await codeOf(shift())).toBe("INTERNAL_SERVER_ERROR");
+    expect(currentRevision(env.store)).toBe(before);
+    let u = (await env.caller("viewer").config.get()).config!.upstreams.payments!;
+    expect([u.weightShiftMs, u.endpoints.a!.weight, u.endpoints.b!.weight]).toEqual([0, 100, 100]);
+    expect(listOverrides(env.store, { includeExpired: true })).toEqual([]);
+
+    env.store.sqlite.exec("DROP TRIGGER audit_fails");
+    const r = await shift();
+    expect(r.revision).toBe(before + 1);
+    u = (await env.caller("viewer").config.get()).config!.upstreams.payments!;
+    expect([u.weightShiftMs, u.endpoints.a!.weight, u.endpoints.b!.weight]).toEqual([5000, 0, 200]);
+    expect(listOverrides(env.store).map((o) => [o.path, o.revision])).toEqual([
+      ["upstreams.payments.weightShiftMs", r.revision],
+      ["upstreams.payments.endpoints.a.weight", r.revision],
+      ["upstreams.payments.endpoints.b.weight", r.revision],
+    ]);
+    expect(queryAudit(env.store, { action: "weights.shift" }).rows).toHaveLength(3);
   });
 });

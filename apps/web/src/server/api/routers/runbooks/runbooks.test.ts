@@ -1,7 +1,7 @@
 /** Runbook procedures against a real SQLite store: lookups by id, and runs that fail midway. */
-import { currentRevision, listRunbookRuns, queryAudit } from "@rg/db";
+import { currentRevision, listOverrides, listRunbookRuns, queryAudit } from "@rg/db";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { codeOf, createTestEnv, type TestEnv } from "../../../testing/harness";
+import { codeOf, createTestEnv, testConfig, type TestEnv } from "../../../testing/harness";
 
 let env: TestEnv;
 beforeEach(async () => {
@@ -39,5 +39,37 @@ describe("runbooks by id", () => {
     expect(runs[0]?.steps.map((s) => s.status)).toEqual(["done"]);
     const finish = queryAudit(env.store, { target: `runbook:payments-degrade` }).rows[0];
     expect(finish).toMatchObject({ action: "runbook.finish", after: { status: "failed" } });
+  });
+});
+
+describe("a step of several changes", () => {
+  it("a shift_weight step is one revision, or nothing when one of its writes fails", async () => {
+    const drain = {
+      title: "Drain a",
+      steps: [{ action: "shift_weight", upstream: "payments", weights: { a: 0, b: 200 } }],
+    };
+    const config = { ...testConfig, runbooks: { ...testConfig.runbooks, drain } };
+    const own = await createTestEnv({ config });
+    try {
+      own.store.sqlite.exec(
+        "CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON audit WHEN NEW.target = 'upstreams.payments.endpoints.b.weight' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+      );
+      const before = currentRevision(own.store);
+      const failed = await own.caller("operator").runbooks.run({ id: "drain", reason: "x" });
+      expect(failed.status).toBe("failed");
+      expect(failed.steps[0]?.detail).toMatch(/audit unavailable/);
+      expect(currentRevision(own.store)).toBe(before);
+      expect(listOverrides(own.store, { includeExpired: true })).toEqual([]);
+
+      own.store.sqlite.exec("DROP TRIGGER audit_fails");
+      const done = await own.caller("operator").runbooks.run({ id: "drain", reason: "x" });
+      expect(done).toMatchObject({ status: "done", revision: before + 1 });
+      expect(listOverrides(own.store).map((o) => [o.path, o.value, o.revision])).toEqual([
+        ["upstreams.payments.endpoints.a.weight", 0, before + 1],
+        ["upstreams.payments.endpoints.b.weight", 200, before + 1],
+      ]);
+    } finally {
+      own.close();
+    }
   });
 });
