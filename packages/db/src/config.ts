@@ -305,10 +305,40 @@ interface ChangeBy {
 }
 
 /**
- * The one write path for overrides, in one IMMEDIATE transaction: validate the effective
- * config as it would be after every change; refused → an audit row per change and nothing
- * else; applied → raise the revision once, end the live overrides at the paths, insert the
- * new ones and append an audit row per change.
+ * End the overrides whose time to live elapsed (as expired, each with its audit row); call
+ * inside a write transaction. The caller raises the revision when this returns more than 0.
+ */
+function endExpired(store: Store, now: number): number {
+  const rows = store.db
+    .select()
+    .from(overrides)
+    .where(and(isNull(overrides.endedAt), lte(overrides.expiresAt, now)))
+    .all();
+  for (const r of rows) {
+    store.db
+      .update(overrides)
+      .set({ endedAt: r.expiresAt ?? now, endedBy: "system", endReason: "expired" })
+      .where(eq(overrides.id, r.id))
+      .run();
+    appendAudit(store, {
+      actor: "system",
+      role: "system",
+      action: "override.expired",
+      target: r.path,
+      before: fromJson(r.valueJson),
+      reason: `set by ${r.actor} (${r.reason}); time to live elapsed`,
+      at: now,
+    });
+  }
+  return rows.length;
+}
+
+/**
+ * The one write path for overrides, in one IMMEDIATE transaction: end the overrides whose time
+ * to live elapsed (as expired, not as replaced by this change); validate the effective config
+ * as it would be after every change; refused → an audit row per change and nothing else;
+ * applied → raise the revision once, end the live overrides at the paths, insert the new ones
+ * and append an audit row per change.
  */
 function changeOverrides(
   store: Store,
@@ -316,7 +346,11 @@ function changeOverrides(
   by: ChangeBy,
 ): ChangesResult {
   return writeTx(store, () => {
-    return decide();
+    const expired = endExpired(store, by.now);
+    const r = decide();
+    // The expiries are kept, and seen by the gateway, whatever became of the change.
+    if (!r.ok && expired > 0) bumpRevision(store, by.now);
+    return r;
 
     function decide(): ChangesResult {
       const boot = latestBootstrap(store);
@@ -420,34 +454,16 @@ export function expireOverrides(
   store: Store,
   now = Date.now(),
 ): { expired: number; revision: number } {
-  const due = () =>
-    store.db
-      .select()
-      .from(overrides)
-      .where(and(isNull(overrides.endedAt), lte(overrides.expiresAt, now)))
-      .all();
-  if (due().length === 0) return { expired: 0, revision: currentRevision(store) };
+  const due = store.db
+    .select({ id: overrides.id })
+    .from(overrides)
+    .where(and(isNull(overrides.endedAt), lte(overrides.expiresAt, now)))
+    .limit(1)
+    .all();
+  if (due.length === 0) return { expired: 0, revision: currentRevision(store) };
   return writeTx(store, () => {
-    const rows = due();
-    if (rows.length === 0) return { expired: 0, revision: currentRevision(store) };
-    const revision = bumpRevision(store, now);
-    for (const r of rows) {
-      store.db
-        .update(overrides)
-        .set({ endedAt: r.expiresAt ?? now, endedBy: "system", endReason: "expired" })
-        .where(eq(overrides.id, r.id))
-        .run();
-      appendAudit(store, {
-        actor: "system",
-        role: "system",
-        action: "override.expired",
-        target: r.path,
-        before: fromJson(r.valueJson),
-        reason: `set by ${r.actor} (${r.reason}); time to live elapsed`,
-        at: now,
-      });
-    }
-    return { expired: rows.length, revision };
+    const expired = endExpired(store, now);
+    return { expired, revision: expired > 0 ? bumpRevision(store, now) : currentRevision(store) };
   });
 }
 

@@ -415,6 +415,67 @@ describe("overrides", () => {
     expect(readModes(t.store).routes).toEqual({ payments: "normal", search: "normal" });
   });
 
+  it("an override whose time to live elapsed unswept is ended as expired by the next change, not superseded", () => {
+    const now = 1_000_000;
+    setOverride(t.store, {
+      path: "gateway.mode",
+      value: "degraded",
+      ...actor,
+      reason: "maintenance",
+      ttlMs: 60_000,
+      now,
+    });
+    const r = setOverride(t.store, {
+      path: "gateway.mode",
+      value: "read_only",
+      actor: "bob",
+      role: "operator",
+      reason: "incident",
+      now: now + 120_000,
+    });
+    expect(r).toEqual({ ok: true, revision: 3, before: "normal", after: "read_only" });
+    expect(
+      listOverrides(t.store, { includeExpired: true }).map((o) => [
+        o.value,
+        o.endReason,
+        o.endedBy,
+        o.endedAt,
+      ]),
+    ).toEqual([
+      ["read_only", null, null, null],
+      ["degraded", "expired", "system", now + 60_000],
+    ]);
+    expect(queryAudit(t.store, { action: "override.expired" }).rows).toEqual([
+      expect.objectContaining({ actor: "system", target: "gateway.mode", before: "degraded" }),
+    ]);
+    expect(expireOverrides(t.store, now + 130_000)).toEqual({ expired: 0, revision: 3 });
+  });
+
+  it("an elapsed override is ended as expired, and the revision raised, even when the change is refused", () => {
+    const now = 1_000_000;
+    setOverride(t.store, {
+      path: "routes.search.mode",
+      value: "degraded",
+      ...actor,
+      reason: "shed",
+      ttlMs: 60_000,
+      now,
+    });
+    const refused = setOverride(t.store, {
+      path: "routes.search.retry.maxAttempts",
+      value: 99,
+      ...actor,
+      reason: "x",
+      now: now + 120_000,
+    });
+    expect(refused.ok).toBe(false);
+    expect(currentRevision(t.store)).toBe(3);
+    expect(listOverrides(t.store, { includeExpired: true }).map((o) => o.endReason)).toEqual([
+      "expired",
+    ]);
+    expect(queryAudit(t.store, { action: "override.expired" }).rows).toHaveLength(1);
+  });
+
   it("an override that the bootstrap later invalidates is reported, not applied", () => {
     setOverride(t.store, {
       path: "routes.search.upstream",

@@ -113,3 +113,32 @@ describe("several changes at once", () => {
     expect(queryAudit(env.store, { action: "weights.shift" }).rows).toHaveLength(3);
   });
 });
+
+describe("expiry", () => {
+  it("an override that expired before the next change is recorded as expired, not superseded", async () => {
+    await env
+      .caller("operator")
+      .controls.setMode({ scope: "gateway", mode: "degraded", reason: "A 60s", ttlMs: 60_000 });
+    await env
+      .caller("admin", { now: () => TEST_NOW + 120_000 })
+      .controls.setMode({ scope: "gateway", mode: "read_only", reason: "B" });
+    expect(
+      listOverrides(env.store, { includeExpired: true }).map((o) => [
+        o.value,
+        o.endReason,
+        o.endedBy,
+      ]),
+    ).toEqual([
+      ["read_only", null, null],
+      ["degraded", "expired", "system"],
+    ]);
+    expect(queryAudit(env.store, { action: "override.expired" }).rows).toEqual([
+      expect.objectContaining({ target: "gateway.mode", before: "degraded" }),
+    ]);
+    expect(queryAudit(env.store, { action: "mode.set" }).rows[0]).toMatchObject({
+      actor: "admin@example.test",
+      before: "normal",
+      after: "read_only",
+    });
+  });
+});
