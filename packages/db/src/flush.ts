@@ -18,6 +18,25 @@ export interface FlushBatch {
   snapshot?: InstanceSnapshot | undefined;
   /** Also open and extend incidents from the events. */
   incidents: boolean;
+  /**
+   * Set on batches handed to a writer thread: written to store_meta (BATCH_MARK_KEY) in the
+   * batch's own transaction, so that after the thread dies its caller can tell whether the
+   * batch was committed before rewriting it.
+   */
+  mark?: number | undefined;
+}
+
+/** The store_meta key holding the mark of the last marked batch any writer committed. */
+export const BATCH_MARK_KEY = "writer_batch_mark";
+
+/** Whether the last marked batch committed is the one marked `mark`. Never throws. */
+export function committedMark(store: Store, mark: number): boolean {
+  try {
+    const stmt = prepared(store, "SELECT value FROM store_meta WHERE key = ?").pluck();
+    return stmt.get(BATCH_MARK_KEY) === mark;
+  } catch {
+    return false;
+  }
 }
 
 export type StoreResult =
@@ -65,6 +84,11 @@ export function writeBatch(store: Store, b: FlushBatch, busyTimeoutMs: number): 
           prepared(store, SNAPSHOT_UPSERT_SQL).run(snap.instanceId, snap.at, JSON.stringify(snap));
         if (b.incidents && b.events.length > 0)
           updateIncidentsFromEvents(store, b.events, Date.now());
+        if (b.mark !== undefined)
+          prepared(
+            store,
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+          ).run(BATCH_MARK_KEY, b.mark);
       })
       .immediate();
   });

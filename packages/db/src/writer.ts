@@ -17,7 +17,14 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { InstanceSnapshot, ResilienceEvent, SliBucket } from "@rg/core";
 import { startCheckpointer } from "./checkpointer";
-import { runUpkeep, safe, writeBatch, type FlushBatch, type StoreResult } from "./flush";
+import {
+  committedMark,
+  runUpkeep,
+  safe,
+  writeBatch,
+  type FlushBatch,
+  type StoreResult,
+} from "./flush";
 import type { Store } from "./store";
 
 export type DropReason = "queue_full" | "store_error" | "disk_full" | "busy";
@@ -142,6 +149,8 @@ interface Sink {
   upkeep(now: number, retention: boolean): StoreResult | Promise<StoreResult>;
   /** False once nothing can be written any more (the store is closed). */
   usable(): boolean;
+  /** Mark the batches handed to it (FlushBatch.mark): it may die between commit and answer. */
+  marks: boolean;
   close(): Promise<void>;
 }
 
@@ -151,6 +160,7 @@ function inThreadSink(store: Store, flushBusy: number, background: boolean): Sin
     flush: (b) => writeBatch(store, b, flushBusy),
     upkeep: (now, retention) => runUpkeep(store, now, retention, flushBusy),
     usable: () => store.sqlite.open,
+    marks: false,
     close: async () => {
       await checkpointer?.close();
     },
@@ -257,14 +267,23 @@ export function createEventWriter(store: Store, opts: EventWriterOptions): Event
       incidents: trackIncidents,
     };
     const used = active();
+    // Random, so no other writer's batch carries the same mark.
+    if (used.marks) b.mark = Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
     const result = used.flush(b);
     if (result instanceof Promise) {
       inFlight = result.then((r) => {
         inFlight = undefined;
-        // The thread died with this batch: write it in-thread rather than lose it.
+        // The thread died with this batch: unless its mark shows it committed the batch before
+        // dying, write it in-thread rather than lose it. (Should another writer have committed
+        // a marked batch since, the mark is gone and the batch is written twice.)
         if (!r.ok && r.code === THREAD_FAILED && active() !== used && active().usable()) {
-          const again = active().flush(b);
-          if (!(again instanceof Promise)) r = again;
+          if (b.mark !== undefined && committedMark(store, b.mark)) {
+            r = { ok: true, durationMs: r.durationMs };
+          } else {
+            delete b.mark;
+            const again = active().flush(b);
+            if (!(again instanceof Promise)) r = again;
+          }
         }
         settle(r, batch, buckets, snap);
       });
@@ -538,6 +557,7 @@ function threadSink(
     flush: (batch) => request({ kind: "flush", seq: ++seq, batch }),
     upkeep: (now, retention) => request({ kind: "upkeep", seq: ++seq, now, retention }),
     usable: () => dead === undefined || store.sqlite.open,
+    marks: true,
     close: () => {
       const w = worker;
       if (!w || dead !== undefined) return Promise.resolve();

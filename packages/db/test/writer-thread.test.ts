@@ -172,6 +172,31 @@ describe("event writer on a writer thread", () => {
     await w.close();
   });
 
+  it("does not write a batch twice when its thread committed it before dying", async () => {
+    writerThreadModule.path = fileURLToPath(
+      new URL("./fixtures/committing-dying-writer-thread.ts", import.meta.url),
+    );
+    const w = t.writer({ instanceId: "gw", thread: true });
+    expect(await w.threadReady()).toBe(true);
+    for (let i = 0; i < 3; i++) w.enqueueEvent(retry(i));
+    w.enqueueSli([bucket(5000, "payments", "payments", { success: 4 })]);
+    await w.flushNow();
+    expect(w.stats().threadError).toMatch(/exited with code 4/);
+    expect(eventCount(t.store)).toBe(3);
+    expect(readSliSeries(t.store, { from: 5000, to: 6000 })[0]).toMatchObject({ success: 4 });
+    expect(w.stats()).toMatchObject({
+      mode: "in_thread",
+      written: 3,
+      writtenSli: 1,
+      healthy: true,
+    });
+    // Later flushes run in-thread.
+    w.enqueueEvent(retry(3));
+    await w.flushNow();
+    expect(eventCount(t.store)).toBe(4);
+    await w.close();
+  });
+
   it("runs periodic upkeep on the thread and reports its failures", async () => {
     const store = t.reopen({ busyTimeoutMs: 50 });
     const w = createEventWriter(store, {
