@@ -18,7 +18,7 @@ import {
 import { and, asc, desc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import { appendAudit, fromJson, toJson } from "./audit";
 import { configBootstrap, controlState, overrides } from "./schema";
-import { writeTx, type Store } from "./store";
+import { prepared, writeTx, type Store } from "./store";
 
 export interface OverrideRow {
   id: number;
@@ -42,7 +42,8 @@ export type EffectiveConfig =
 
 export type ChangeResult =
   | { ok: true; revision: number; before: unknown; after: unknown }
-  | { ok: false; issues: ConfigIssue[] };
+  /** `conflict`: refused because the paths changed after the revision the change was made from. */
+  | { ok: false; issues: ConfigIssue[]; conflict?: true };
 
 const revisionStmts = new WeakMap<Store, { read: () => number }>();
 
@@ -176,6 +177,8 @@ export interface SetOverrideInput {
   requestId?: string;
   /** Audit action name. Default "override.set". */
   action?: string;
+  /** The revision the change was made from: see {@link SetOverridesInput.baseRevision}. */
+  baseRevision?: number;
   now?: number;
 }
 
@@ -197,12 +200,18 @@ export interface SetOverridesInput {
   /** Applies to every override written. */
   ttlMs?: number;
   requestId?: string;
+  /**
+   * The revision the operator's form was built from. The change is refused as a conflict when
+   * an override at, above or below one of its paths was set or cleared after that revision, so
+   * an edit made from a stale page cannot silently undo another operator's change.
+   */
+  baseRevision?: number;
   now?: number;
 }
 
 export type ChangesResult =
   | { ok: true; revision: number; changes: { path: string; before: unknown; after: unknown }[] }
-  | { ok: false; issues: ConfigIssue[] };
+  | { ok: false; issues: ConfigIssue[]; conflict?: true };
 
 function checkPath(path: string): ConfigIssue[] {
   try {
@@ -215,6 +224,12 @@ function checkPath(path: string): ConfigIssue[] {
 
 const checkReason = (reason: string): ConfigIssue[] =>
   reason.trim() === "" ? [{ path: "reason", message: "a reason is required" }] : [];
+
+function checkBase(baseRevision: number | undefined): ConfigIssue[] {
+  return baseRevision === undefined || (Number.isSafeInteger(baseRevision) && baseRevision >= 0)
+    ? []
+    : [{ path: "baseRevision", message: "must be a revision number" }];
+}
 
 /**
  * Add an override in one IMMEDIATE transaction: validate the effective config with it; when
@@ -246,6 +261,7 @@ export function setOverride(
   pre.push(...checkReason(input.reason));
   if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
     pre.push({ path: "ttlMs", message: "must be a positive number of ms" });
+  pre.push(...checkBase(input.baseRevision));
   if (pre.length > 0) return { ok: false, issues: pre };
   const expiresAt = input.ttlMs !== undefined ? now + input.ttlMs : null;
   return changeOverrides(
@@ -266,12 +282,18 @@ export interface ClearOverrideInput {
   reason: string;
   requestId?: string;
   action?: string;
+  /** The revision the change was made from: see {@link SetOverridesInput.baseRevision}. */
+  baseRevision?: number;
   now?: number;
 }
 
 /** End the live override at `path` (same rules as {@link setOverride}). */
 export function clearOverride(store: Store, input: ClearOverrideInput): ChangeResult {
-  const pre = [...checkPath(input.path), ...checkReason(input.reason)];
+  const pre = [
+    ...checkPath(input.path),
+    ...checkReason(input.reason),
+    ...checkBase(input.baseRevision),
+  ];
   if (pre.length > 0) return { ok: false, issues: pre };
   const { path, action, ...by } = input;
   return single(
@@ -301,7 +323,62 @@ interface ChangeBy {
   role: string;
   reason: string;
   requestId?: string;
+  baseRevision?: number;
   now: number;
+}
+
+/** Whether a change at one path changes what an override at the other one set. */
+const overlaps = (a: string, b: string): boolean =>
+  a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+
+/**
+ * Overrides at, above or below `paths` set or cleared after revision `base`, as conflict
+ * issues. An expiry is none: it was scheduled when the form was built. Ends are not numbered
+ * by revision, so a clear counts when it ended after the last override or bootstrap written
+ * at or before `base`; a clear just before `base` may count too, and reloading (a `base` equal
+ * to the current revision) resolves it.
+ */
+function conflictsSince(store: Store, base: number, paths: readonly string[]): ConfigIssue[] {
+  const current = currentRevision(store);
+  if (base > current)
+    return [{ path: "baseRevision", message: `is ahead of the current revision ${current}` }];
+  if (base === current) return [];
+  const baseAt = prepared(
+    store,
+    `SELECT max(t) FROM (
+       SELECT created_at AS t FROM overrides WHERE revision <= @base
+       UNION ALL SELECT at AS t FROM config_bootstrap WHERE revision <= @base)`,
+  )
+    .pluck()
+    .get({ base }) as number | null;
+  const changed = store.db
+    .select()
+    .from(overrides)
+    .where(
+      or(
+        gt(overrides.revision, base),
+        and(eq(overrides.endReason, "cleared"), gt(overrides.endedAt, baseAt ?? 0)),
+      ),
+    )
+    .orderBy(asc(overrides.id))
+    .all();
+  const issues: ConfigIssue[] = [];
+  for (const path of paths) {
+    const rows = changed.filter((o) => overlaps(path, o.path));
+    if (rows.length === 0) continue;
+    const what = rows
+      .map((o) =>
+        o.revision > base
+          ? `${o.path} set by ${o.actor} at revision ${o.revision}`
+          : `${o.path} cleared by ${o.endedBy ?? "?"}`,
+      )
+      .join(", ");
+    issues.push({
+      path,
+      message: `changed since revision ${base}, which this change was made from (${what}): reload and try again`,
+    });
+  }
+  return issues;
 }
 
 /**
@@ -335,8 +412,9 @@ function endExpired(store: Store, now: number): number {
 
 /**
  * The one write path for overrides, in one IMMEDIATE transaction: end the overrides whose time
- * to live elapsed (as expired, not as replaced by this change); validate the effective config
- * as it would be after every change; refused → an audit row per change and nothing else;
+ * to live elapsed (as expired, not as replaced by this change); refuse a change made from a
+ * revision that an override at its paths changed after; validate the effective config as it
+ * would be after every change; refused → an audit row per change and nothing else;
  * applied → raise the revision once, end the live overrides at the paths, insert the new ones
  * and append an audit row per change.
  */
@@ -376,13 +454,25 @@ function changeOverrides(
         }));
       const current = applyOverrides(boot.input, asOverrides(live));
       const currentConfig = current.ok ? current.config : undefined;
-      const refuse = (issues: ConfigIssue[]): ChangesResult => {
+      const refuse = (issues: ConfigIssue[], conflict: boolean): ChangesResult => {
         audits(currentConfig).forEach((a, i) => {
           const set = list[i]!.set;
           appendAudit(store, { ...a, ...(set ? { after: set.value } : {}), outcome: "refused" });
         });
-        return { ok: false, issues };
+        return conflict ? { ok: false, issues, conflict: true } : { ok: false, issues };
       };
+      if (by.baseRevision !== undefined) {
+        const conflicts = conflictsSince(
+          store,
+          by.baseRevision,
+          list.map((c) => c.path),
+        );
+        if (conflicts.length > 0)
+          return refuse(
+            conflicts,
+            conflicts.some((i) => i.path !== "baseRevision"),
+          );
+      }
       const paths = new Set(list.map((c) => c.path));
       const kept = asOverrides(live.filter((o) => !paths.has(o.path)));
       const next = applyOverrides(boot.input, [
@@ -391,9 +481,9 @@ function changeOverrides(
       ]);
       // A setting the running gateway cannot take on would be recorded as applied and do
       // nothing: refused like an invalid value.
-      if (!next.ok) return refuse(next.issues);
+      if (!next.ok) return refuse(next.issues, false);
       const fixed = currentConfig ? startupOnlyChanges(currentConfig, next.config) : [];
-      if (fixed.length > 0) return refuse(fixed);
+      if (fixed.length > 0) return refuse(fixed, false);
       const revision = bumpRevision(store, by.now);
       const audit = audits(currentConfig);
       const changes = list.map((c, i) => {

@@ -476,6 +476,133 @@ describe("overrides", () => {
     expect(queryAudit(t.store, { action: "override.expired" }).rows).toHaveLength(1);
   });
 
+  it("refuses a change made from a revision after which an override at, above or below its path was set", () => {
+    // Later than the bootstrap's real clock, so times rise with revisions.
+    const now = 4_000_000_000_000;
+    const bob = { actor: "bob", role: "operator", reason: "tune", now };
+    const forced = setOverride(t.store, {
+      path: "upstreams.payments.circuitBreaker.forcedState",
+      value: "forced_open",
+      ...actor,
+      reason: "drain",
+      now,
+    });
+    expect(forced).toMatchObject({ ok: true, revision: 2 });
+    // Bob's page shows revision 1. A field beside the forced state is no conflict.
+    const beside = setOverride(t.store, {
+      path: "upstreams.payments.circuitBreaker.minimumCalls",
+      value: 25,
+      baseRevision: 1,
+      ...bob,
+    });
+    expect(beside).toMatchObject({ ok: true, revision: 3 });
+    // The whole breaker object (above it) and the forced state itself are.
+    for (const [path, value] of [
+      ["upstreams.payments.circuitBreaker", { minimumCalls: 30 }],
+      ["upstreams.payments.circuitBreaker.forcedState", "none"],
+    ] as const) {
+      const r = setOverride(t.store, { path, value, baseRevision: 1, ...bob });
+      expect(r, path).toEqual({
+        ok: false,
+        conflict: true,
+        issues: [
+          {
+            path,
+            message: expect.stringMatching(
+              /^changed since revision 1, which this change was made from \(.*upstreams\.payments\.circuitBreaker\.forcedState set by alice at revision 2.*\): reload and try again$/,
+            ),
+          },
+        ],
+      });
+    }
+    expect(currentRevision(t.store)).toBe(3);
+    expect(
+      queryAudit(t.store, { actor: "bob" }).rows.map((a) => [a.target, a.before, a.outcome]),
+    ).toEqual([
+      ["upstreams.payments.circuitBreaker.forcedState", "forced_open", "refused"],
+      [
+        "upstreams.payments.circuitBreaker",
+        expect.objectContaining({ minimumCalls: 25 }),
+        "refused",
+      ],
+      ["upstreams.payments.circuitBreaker.minimumCalls", 20, "applied"],
+    ]);
+    // Several changes: one conflict refuses them all.
+    const several = setOverride(t.store, {
+      changes: [
+        { path: "routes.payments.mode", value: "degraded" },
+        { path: "upstreams.payments.circuitBreaker.forcedState", value: "none" },
+      ],
+      baseRevision: 1,
+      ...bob,
+    });
+    expect(several).toMatchObject({
+      ok: false,
+      conflict: true,
+      issues: [{ path: "upstreams.payments.circuitBreaker.forcedState" }],
+    });
+    expect(readModes(t.store).routes.payments).toBe("normal");
+    // Made from the current revision, the same change goes through.
+    expect(
+      setOverride(t.store, {
+        path: "upstreams.payments.circuitBreaker.forcedState",
+        value: "none",
+        baseRevision: 3,
+        ...bob,
+      }),
+    ).toMatchObject({ ok: true, revision: 4, before: "forced_open", after: "none" });
+    // A revision that does not exist yet is refused, as no conflict.
+    expect(
+      setOverride(t.store, { path: "gateway.mode", value: "degraded", baseRevision: 9, ...bob }),
+    ).toEqual({
+      ok: false,
+      issues: [{ path: "baseRevision", message: "is ahead of the current revision 4" }],
+    });
+  });
+
+  it("refuses a change made from a revision after which an override at its path was cleared", () => {
+    const now = 4_000_000_000_000;
+    const path = "routes.search.retry.maxAttempts";
+    setOverride(t.store, { path, value: 5, ...actor, reason: "a", now });
+    // Bob's page shows revision 2 (maxAttempts 5); alice then clears it.
+    clearOverride(t.store, { path, ...actor, reason: "recovered", now: now + 1000 });
+    const stale = setOverride(t.store, {
+      path,
+      value: 4,
+      actor: "bob",
+      role: "operator",
+      reason: "one fewer",
+      baseRevision: 2,
+      now: now + 2000,
+    });
+    expect(stale).toMatchObject({
+      ok: false,
+      conflict: true,
+      issues: [{ path, message: expect.stringContaining(`(${path} cleared by alice)`) }],
+    });
+    const eff = effectiveConfig(t.store, now + 2000);
+    expect("config" in eff && eff.config.routes.search!.retry.maxAttempts).toBe(3);
+    // The cleared state as Bob sees it after reloading: no conflict, also after a later change.
+    setOverride(t.store, {
+      path: "routes.payments.mode",
+      value: "degraded",
+      ...actor,
+      reason: "x",
+      now: now + 3000,
+    });
+    expect(
+      setOverride(t.store, {
+        path,
+        value: 4,
+        actor: "bob",
+        role: "operator",
+        reason: "one fewer",
+        baseRevision: 4,
+        now: now + 4000,
+      }),
+    ).toMatchObject({ ok: true, revision: 5 });
+  });
+
   it("an override that the bootstrap later invalidates is reported, not applied", () => {
     setOverride(t.store, {
       path: "routes.search.upstream",

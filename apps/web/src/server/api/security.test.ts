@@ -26,6 +26,15 @@ const ACCESS: Record<string, { min: Access; input?: unknown }> = {
     min: "operator",
     input: { path: "routes.payments.retry.maxAttempts", value: 2, reason: "test" },
   },
+  "controls.setFields": {
+    min: "operator",
+    input: {
+      path: "upstreams.payments.bulkhead",
+      fields: { maxQueue: 10 },
+      baseRevision: 1,
+      reason: "test",
+    },
+  },
   "controls.clearOverride": {
     min: "operator",
     input: { path: "routes.payments.retry.maxAttempts", reason: "test" },

@@ -11,7 +11,7 @@ import { diffValues } from "~/lib/diff";
 import { formatValue } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { ActionSection } from "./action";
-import { GROUPS, groupById, groupPath, mergeEdits, targetsFor } from "./groups";
+import { GROUPS, changedFields, groupById, groupPath, mergeEdits, targetsFor } from "./groups";
 import { useDebounced } from "./use-debounced";
 
 export function ControlsView() {
@@ -38,7 +38,7 @@ export function ControlsView() {
       )}
       {config && (
         <>
-          <ThresholdEditor config={config} />
+          <ThresholdEditor config={config} revision={cfg.data?.revision ?? 0} />
           <ModesSection config={config} />
           <div className="grid-2">
             <ForceBreaker config={config} />
@@ -126,14 +126,25 @@ function NumberField({
 
 const opts = (ids: readonly string[]) => ids.map((v) => ({ value: v, label: v }));
 
-function ThresholdEditor({ config }: { config: Config }) {
+function ThresholdEditor({ config, revision }: { config: Config; revision: number }) {
   const trpc = useTRPC();
   const [groupId, setGroupId] = useState("breaker");
   const g = groupById(groupId);
   const targets = targetsFor(config, g);
   const [target, setTarget] = useState(targets[0] ?? "");
   const tgt = targets.includes(target) ? target : (targets[0] ?? "");
-  const [edits, setEdits] = useState<Record<string, string>>({});
+  const [edits, setEditsState] = useState<Record<string, string>>({});
+  // The revision the values were read at when editing began: the server refuses the change
+  // (CONFLICT) when another operator changed these settings since.
+  const [baseRevision, setBaseRevision] = useState<number | null>(null);
+  const setEdits = (next: (e: Record<string, string>) => Record<string, string>) => {
+    setBaseRevision((b) => b ?? revision);
+    setEditsState(next);
+  };
+  const resetEdits = () => {
+    setBaseRevision(null);
+    setEditsState({});
+  };
   const path = groupPath(g, tgt);
   const owner = g.owner === "upstream" ? config.upstreams[tgt] : config.routes[tgt];
   const current = ((owner as Record<string, unknown> | undefined)?.[g.sub] ?? {}) as Record<
@@ -147,7 +158,7 @@ function ThresholdEditor({ config }: { config: Config }) {
     ...trpc.config.preview.queryOptions(debounced),
     enabled: dirty && tgt !== "",
   });
-  const setValue = useMutation(trpc.controls.setValue.mutationOptions());
+  const setFields = useMutation(trpc.controls.setFields.mutationOptions());
   const issues = dirty ? (preview.data?.issues ?? []) : [];
   const fieldError = (key: string) =>
     issues
@@ -169,8 +180,14 @@ function ThresholdEditor({ config }: { config: Config }) {
       confirmLabel="Apply change"
       canSubmit={dirty && changed && previewFresh && preview.data?.ok === true}
       run={async ({ reason, ttlMs }) => {
-        const r = await setValue.mutateAsync({ path, value: next, reason, ttlMs });
-        setEdits({});
+        const r = await setFields.mutateAsync({
+          path,
+          fields: changedFields(current, edits),
+          baseRevision: baseRevision ?? revision,
+          reason,
+          ttlMs,
+        });
+        resetEdits();
         return r;
       }}
     >
@@ -181,7 +198,7 @@ function ThresholdEditor({ config }: { config: Config }) {
           options={GROUPS.map((x) => ({ value: x.id, label: `${x.label} (per ${x.owner})` }))}
           onChange={(v) => {
             setGroupId(v);
-            setEdits({});
+            resetEdits();
           }}
         />
         <Select
@@ -190,7 +207,7 @@ function ThresholdEditor({ config }: { config: Config }) {
           options={opts(targets)}
           onChange={(v) => {
             setTarget(v);
-            setEdits({});
+            resetEdits();
           }}
         />
       </div>

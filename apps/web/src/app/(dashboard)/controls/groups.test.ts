@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupById, groupPath, mergeEdits } from "./groups";
+import { changedFields, groupById, groupPath, mergeEdits } from "./groups";
 
 describe("control groups", () => {
   it("addresses the group in the config", () => {
@@ -13,5 +13,14 @@ describe("control groups", () => {
     ).toEqual({ failureRateThreshold: 40, minimumCalls: 20 });
     expect(mergeEdits({ a: 1 }, { a: "abc" })).toEqual({ a: "abc" });
     expect(mergeEdits({ a: 1 }, { a: "" })).toEqual({ a: "" });
+  });
+
+  it("sends only the fields the operator changed, never the ones left alone", () => {
+    const current = { failureRateThreshold: 50, minimumCalls: 20, forcedState: "forced_open" };
+    expect(changedFields(current, { minimumCalls: " 25 ", failureRateThreshold: "50" })).toEqual({
+      minimumCalls: 25,
+    });
+    expect(changedFields(current, { minimumCalls: "lots" })).toEqual({ minimumCalls: "lots" });
+    expect(changedFields(current, {})).toEqual({});
   });
 });

@@ -82,6 +82,13 @@ export function groupPath(g: GroupDef, target: string): string {
   return `${g.owner === "upstream" ? "upstreams" : "routes"}.${target}.${g.sub}`;
 }
 
+/** A typed field text as a number, or as the text when it is none (validation names it). */
+function parseField(text: string): unknown {
+  const t = text.trim();
+  const n = Number(t);
+  return t !== "" && Number.isFinite(n) ? n : text;
+}
+
 /**
  * Merge typed field texts into the current group value. Texts that are not numbers are kept
  * as text so validation names the field instead of silently dropping it.
@@ -91,10 +98,23 @@ export function mergeEdits(
   edits: Record<string, string>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...current };
+  for (const [k, text] of Object.entries(edits)) out[k] = parseField(text);
+  return out;
+}
+
+/**
+ * Only the fields the operator changed, to be written one by one: sending the whole group
+ * would copy the fields left alone (a forced breaker state among them) as they were when the
+ * page loaded, undoing what other operators changed since.
+ */
+export function changedFields(
+  current: Record<string, unknown>,
+  edits: Record<string, string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const [k, text] of Object.entries(edits)) {
-    const t = text.trim();
-    const n = Number(t);
-    out[k] = t !== "" && Number.isFinite(n) ? n : text;
+    const v = parseField(text);
+    if (v !== current[k]) out[k] = v;
   }
   return out;
 }

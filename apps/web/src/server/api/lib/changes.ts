@@ -14,6 +14,7 @@ import {
 } from "@rg/core";
 import { effectiveConfig, setMode, setOverride, type Store } from "@rg/db";
 import { TRPCError } from "@trpc/server";
+import { ConfigIssuesError, refuseIssues } from "../trpc";
 
 export interface PlannedChange {
   path: string;
@@ -28,6 +29,8 @@ export interface ChangeMeta {
   reason: string;
   requestId: string;
   ttlMs?: number;
+  /** The revision the operator's form was built from: refused as a conflict when stale. */
+  baseRevision?: number;
   now: number;
 }
 
@@ -98,13 +101,14 @@ export function simulate(
 }
 
 export type ApplyResult =
-  { ok: true; revision: number; applied: number } | { ok: false; issues: ConfigIssue[] };
+  | { ok: true; revision: number; applied: number }
+  | { ok: false; issues: ConfigIssue[]; conflict?: true };
 
 /**
  * Validate all changes together, then write them in one store transaction, as one revision
  * with an audit row each: the gateway sees all of them or none. Nothing is written when the
  * combination is invalid, now or by the time the store writes it (a concurrent change made it
- * invalid).
+ * invalid), or when `meta.baseRevision` is given and the paths changed after it.
  */
 export function applyChanges(
   store: Store,
@@ -125,9 +129,20 @@ export function applyChanges(
     requestId: meta.requestId,
     now: meta.now,
     ...(meta.ttlMs !== undefined ? { ttlMs: meta.ttlMs } : {}),
+    ...(meta.baseRevision !== undefined ? { baseRevision: meta.baseRevision } : {}),
   });
   if (!r.ok) return r;
   return { ok: true, revision: r.revision, applied: r.changes.length };
+}
+
+/**
+ * Throw a refused change to the client: CONFLICT when the paths changed after the revision
+ * the operator's form was built from (reload and redo), BAD_REQUEST with the issues otherwise.
+ */
+export function refuseChange(r: { issues: ConfigIssue[]; conflict?: true }): never {
+  if (!r.conflict) refuseIssues(r.issues);
+  const cause = new ConfigIssuesError(r.issues);
+  throw new TRPCError({ code: "CONFLICT", message: cause.message, cause });
 }
 
 export function modeChange(

@@ -114,6 +114,131 @@ describe("several changes at once", () => {
   });
 });
 
+describe("changes made from a stale page", () => {
+  const breaker = "upstreams.payments.circuitBreaker";
+
+  it("the threshold editor writes only the changed fields: a breaker forced since stays forced", async () => {
+    const { revision: stale } = await env.caller("viewer").config.get();
+    await env.caller("operator").controls.forceBreaker({
+      upstream: "payments",
+      state: "forced_open",
+      reason: "A: drain payments",
+    });
+    const r = await env.caller("admin").controls.setFields({
+      path: breaker,
+      fields: { minimumCalls: 25 },
+      baseRevision: stale,
+      reason: "B: tune minimum calls",
+    });
+    expect(r.ok).toBe(true);
+    const cfg = await env.caller("viewer").config.get();
+    expect(cfg.config!.upstreams.payments!.circuitBreaker).toMatchObject({
+      forcedState: "forced_open",
+      minimumCalls: 25,
+    });
+    expect(cfg.overrides.map((o) => [o.path, o.value])).toEqual([
+      [`${breaker}.forcedState`, "forced_open"],
+      [`${breaker}.minimumCalls`, 25],
+    ]);
+  });
+
+  it("a forced breaker's time to live survives a threshold change", async () => {
+    await env.caller("operator").controls.forceBreaker({
+      upstream: "payments",
+      state: "forced_open",
+      reason: "A: 60 s",
+      ttlMs: 60_000,
+    });
+    const { revision } = await env.caller("viewer").config.get();
+    await env.caller("admin").controls.setFields({
+      path: breaker,
+      fields: { minimumCalls: 25 },
+      baseRevision: revision,
+      reason: "B: tune",
+    });
+    const later = await env.caller("viewer", { now: () => TEST_NOW + 3_600_000 }).config.get();
+    expect(later.config!.upstreams.payments!.circuitBreaker).toMatchObject({
+      forcedState: "none",
+      minimumCalls: 25,
+    });
+  });
+
+  it("a change to settings another operator changed since the page's revision is refused as CONFLICT", async () => {
+    const { revision: stale } = await env.caller("viewer").config.get();
+    await env.caller("operator").controls.setFields({
+      path: breaker,
+      fields: { minimumCalls: 25 },
+      baseRevision: stale,
+      reason: "A: tune",
+    });
+    const after = currentRevision(env.store);
+    const conflict = {
+      code: "CONFLICT",
+      issues: [
+        expect.stringMatching(
+          new RegExp(
+            `changed since revision ${stale}, which this change was made from \\(${breaker}\\.minimumCalls set by operator@example\\.test at revision ${after}\\): reload and try again$`,
+          ),
+        ),
+      ],
+    };
+    const admin = env.caller("admin").controls;
+    expect(
+      await refusal(
+        admin.setFields({
+          path: breaker,
+          fields: { minimumCalls: 30 },
+          baseRevision: stale,
+          reason: "B: tune",
+        }),
+      ),
+    ).toEqual(conflict);
+    // The whole group through setValue, from the same page, likewise.
+    expect(
+      await refusal(
+        admin.setValue({
+          path: breaker,
+          value: { minimumCalls: 30 },
+          baseRevision: stale,
+          reason: "B: tune",
+        }),
+      ),
+    ).toEqual(conflict);
+    expect(currentRevision(env.store)).toBe(after);
+    const cfg = (await env.caller("viewer").config.get()).config!;
+    expect(cfg.upstreams.payments!.circuitBreaker.minimumCalls).toBe(25);
+    expect(
+      queryAudit(env.store, { actor: "admin@example.test" }).rows.map((a) => [a.target, a.outcome]),
+    ).toEqual([
+      [breaker, "refused"],
+      [`${breaker}.minimumCalls`, "refused"],
+    ]);
+    // Reloaded, the same change goes through.
+    expect(
+      (
+        await admin.setFields({
+          path: breaker,
+          fields: { minimumCalls: 30 },
+          baseRevision: after,
+          reason: "B: tune",
+        })
+      ).ok,
+    ).toBe(true);
+  });
+
+  it("the threshold editor must say which revision its form was built from", async () => {
+    expect(
+      await codeOf(
+        env.caller("operator").controls.setFields({
+          path: breaker,
+          fields: { minimumCalls: 25 },
+          reason: "x",
+        } as never),
+      ),
+    ).toBe("BAD_REQUEST");
+  });
+});
+
 describe("expiry", () => {
   it("an override that expired before the next change is recorded as expired, not superseded", async () => {
     await env

@@ -3,6 +3,7 @@ import { applied } from "./applied";
 import { clearOverride } from "./clear-override";
 import { forceBreaker } from "./force-breaker";
 import { setFaultInjection } from "./set-fault-injection";
+import { setFields } from "./set-fields";
 import { setMode } from "./set-mode";
 import { setValue } from "./set-value";
 import { shiftTraffic } from "./shift-traffic";
@@ -10,6 +11,7 @@ import { shiftWeights } from "./shift-weights";
 
 export const controlsRouter = createTRPCRouter({
   setValue,
+  setFields,
   clearOverride,
   forceBreaker,
   setMode,

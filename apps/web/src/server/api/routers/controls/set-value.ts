@@ -1,5 +1,5 @@
-import { applyChanges } from "../../lib/changes";
-import { actorOf, operatorProcedure, refuseIssues } from "../../trpc";
+import { applyChanges, refuseChange } from "../../lib/changes";
+import { actorOf, operatorProcedure } from "../../trpc";
 import { setValueInput } from "./set-value.schema";
 
 /** Change one threshold/timeout/etc. at a config path. */
@@ -12,8 +12,9 @@ export const setValue = operatorProcedure.input(setValueInput).mutation(({ ctx, 
       reason: input.reason,
       now: ctx.now(),
       ...(input.ttlMs !== undefined ? { ttlMs: input.ttlMs } : {}),
+      ...(input.baseRevision !== undefined ? { baseRevision: input.baseRevision } : {}),
     },
   );
-  if (!r.ok) refuseIssues(r.issues);
+  if (!r.ok) refuseChange(r);
   return { ok: true as const, revision: r.revision };
 });
