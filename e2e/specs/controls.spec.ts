@@ -67,7 +67,10 @@ test("change a threshold and see the gateway apply it", async ({ page, stack, si
 
   // The audit log has both, with before → after.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
-  await page.getByLabel("Target").selectOption("upstreams.payments.circuitBreaker");
+  // The editor wrote the one field that changed, so that is the audited target.
+  await page
+    .getByLabel("Target")
+    .selectOption("upstreams.payments.circuitBreaker.failureRateThreshold");
   await expect(
     page.getByRole("row").filter({ hasText: "tighter breaker for the payments drill" }),
   ).toContainText("40");
