@@ -112,6 +112,17 @@ export function createUser(
   });
 }
 
+function emailAndRole(
+  store: Store,
+  userId: string,
+): { email: string; role: string | null } | undefined {
+  return store.db
+    .select({ email: user.email, role: user.role })
+    .from(user)
+    .where(eq(user.id, userId))
+    .get();
+}
+
 /**
  * Change a user's role and end all their sessions (so the new role applies at once), audited
  * as `user.set_role`. Refused when the user does not exist or is the last admin losing it.
@@ -122,11 +133,7 @@ export function setUserRole(
   by: UserChangeBy,
 ): { ok: true; email: string; before: string | null } | UserChangeRefusal {
   return writeTx(store, () => {
-    const target = store.db
-      .select({ email: user.email, role: user.role })
-      .from(user)
-      .where(eq(user.id, input.userId))
-      .get();
+    const target = emailAndRole(store, input.userId);
     if (!target) return NOT_FOUND;
     if (target.role === "admin" && input.role !== "admin" && otherAdmins(store, input.userId) === 0)
       return LAST_ADMIN;
@@ -158,11 +165,7 @@ export function removeUser(
   by: UserChangeBy,
 ): { ok: true; email: string } | UserChangeRefusal {
   return writeTx(store, () => {
-    const target = store.db
-      .select({ email: user.email, role: user.role })
-      .from(user)
-      .where(eq(user.id, input.userId))
-      .get();
+    const target = emailAndRole(store, input.userId);
     if (!target) return NOT_FOUND;
     if (target.role === "admin" && otherAdmins(store, input.userId) === 0) return LAST_ADMIN;
     store.db.delete(session).where(eq(session.userId, input.userId)).run();
