@@ -94,6 +94,9 @@ describe("ResilienceRuntime.apply", () => {
     const bad = testConfig({ retry: { maxAttempts: 1 } });
     bad.routes.r!.fallback = { upstream: "missing" };
     expect(() => h.runtime.apply(bad)).toThrow(/unknown upstream 'missing'/);
+    // An id named like an Object.prototype member is no upstream either.
+    bad.routes.r!.fallback = { upstream: "toString" };
+    expect(() => h.runtime.apply(bad)).toThrow(/unknown upstream 'toString'/);
     expect(h.runtime.pipeline("r")).toBe(before);
     expect((await h.run()).type).toBe("response");
   });

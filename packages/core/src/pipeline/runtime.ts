@@ -44,7 +44,7 @@ export class ResilienceRuntime {
     // rejects them; this guards configs assembled by hand.
     for (const [id, rc] of Object.entries(config.routes)) {
       for (const ref of [rc.upstream, rc.shift?.to, rc.fallback?.upstream]) {
-        if (ref !== undefined && !(ref in config.upstreams))
+        if (ref !== undefined && !Object.hasOwn(config.upstreams, ref))
           throw new Error(`route '${id}' refers to unknown upstream '${ref}'`);
       }
     }
