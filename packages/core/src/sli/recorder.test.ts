@@ -79,6 +79,19 @@ describe("SliRecorder buckets and drain", () => {
     expect(sli.drain(clock.wallNow())).toHaveLength(2);
     expect(sli.keys()).toEqual([{ route: "b", upstream: "x" }]);
   });
+
+  it("counts a late request in a retired series without keeping the series", () => {
+    const { clock, sli } = setup();
+    sli.series("a", "x").record("success", 1);
+    sli.retainOnly(new Set());
+    // An answer still streaming when its route went away ends now.
+    sli.record("a", "x", { outcome: "connect_error", latencyMs: 2 });
+    clock.advance(1000);
+    const out = sli.drain(clock.wallNow());
+    expect(out).toHaveLength(1);
+    expect(out[0]!.counts).toMatchObject({ success: 1, connect_error: 1 });
+    expect(sli.keys()).toEqual([]);
+  });
 });
 
 describe("SliRecorder windows", () => {

@@ -274,9 +274,13 @@ export class SliRecorder {
     return s;
   }
 
-  /** Record one request (looks the series up; the pipeline keeps its series instead). */
+  /**
+   * Record one request (looks the series up; the pipeline keeps its series instead). A
+   * request that ends after a config change retired its series counts there without bringing
+   * the series back: it is still drained once, then dropped.
+   */
   record(route: string, upstream: string, sample: SliSample): void {
-    this.series(route, upstream).recordSample(sample);
+    (this.byRoute.get(route)?.get(upstream) ?? this.series(route, upstream)).recordSample(sample);
   }
 
   /** Mark every series not in `keep` ("route\u0000upstream") as retired: gone after next drain. */
