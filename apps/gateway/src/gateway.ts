@@ -47,6 +47,9 @@ import { createTrafficServer, serverLimits } from "./server/traffic-server";
 import { Telemetry } from "./telemetry/telemetry";
 import type { ControlStorePort, EventWriterPort } from "./telemetry/ports";
 
+/** How long a stopping gateway waits for the store to take its last events. */
+const TELEMETRY_CLOSE_TIMEOUT_MS = 10_000;
+
 export interface StartGatewayOptions {
   /** A validated config or raw input (parsed YAML); validated here. */
   config: Config | unknown;
@@ -263,6 +266,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     wallNow: () => clock.wallNow(),
     onEvent: (e) => metrics.onEvent(e),
     onSnapshot: (s) => metrics.fromSnapshot(s),
+    closeTimeoutMs: TELEMETRY_CLOSE_TIMEOUT_MS,
     ...(opts.telemetryIntervalMs !== undefined ? { intervalMs: opts.telemetryIntervalMs } : {}),
   });
 
@@ -334,7 +338,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       upgrades.closeAll();
       control?.stop();
       health.close();
-      await telemetry.close();
+      if ((await telemetry.close()) === "timed_out")
+        logger.error(
+          { waitedMs: TELEMETRY_CLOSE_TIMEOUT_MS },
+          "the store did not take the last events in time; stopping without them",
+        );
       adapter.close();
       await new Promise<void>((r) => admin.server.close(() => r()));
       admin.server.closeAllConnections();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   EventBus,
   LATENCY_CELLS,
@@ -130,6 +130,42 @@ describe("Telemetry", () => {
     bus.emit({ type: "config.applied", at: 1, revision: 1 });
     expect(() => t.tick()).not.toThrow();
     expect(t.stats().dropped).toMatchObject({ queue_full: 2, store_error: 3 });
-    return expect(t.close()).resolves.toBeUndefined();
+    return expect(t.close()).resolves.toBe("closed");
+  });
+
+  it("stops waiting for a store that never finishes its last flush", async () => {
+    vi.useFakeTimers();
+    try {
+      const bus = new EventBus();
+      let closeCalled = false;
+      const writer: EventWriterPort = {
+        enqueueEvent: () => true,
+        enqueueSli: () => {},
+        setSnapshot: () => {},
+        stats: () => ({ queued: 5, written: 0, dropped: {} }),
+        close: () => {
+          closeCalled = true;
+          return new Promise<void>(() => {});
+        },
+      };
+      const t = new Telemetry({
+        bus,
+        writer,
+        drainSli: () => [],
+        snapshot: () => snapshot(true),
+        config: () => config,
+        wallNow: () => 5000,
+        closeTimeoutMs: 2000,
+      });
+      let result: string | undefined;
+      void t.close().then((r) => (result = r));
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(closeCalled).toBe(true);
+      expect(result).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(result).toBe("timed_out");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

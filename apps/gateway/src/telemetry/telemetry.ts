@@ -81,7 +81,12 @@ export interface TelemetryOptions {
   onEvent?: (e: ResilienceEvent) => void;
   onSnapshot?: (s: InstanceSnapshot) => void;
   intervalMs?: number;
+  /** How long `close()` waits for the store to take what is queued (default 10 s). */
+  closeTimeoutMs?: number;
 }
+
+/** Long enough for a flush behind a busy lock (the store's 5 s busy timeout), and bounded. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 export class Telemetry {
   private readonly unsubscribe: () => void;
@@ -229,15 +234,31 @@ export class Telemetry {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Last tick, then the writer's final flush. Bounded by `closeTimeoutMs`: a store that never
+   * answers (a wedged disk, a writer thread stuck in a call) must not keep a stopping gateway
+   * alive. Resolves `timed_out` when it gave up waiting, and what was still queued is lost.
+   */
+  async close(): Promise<"closed" | "timed_out"> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.tick();
     this.unsubscribe();
-    try {
-      await this.o.writer?.close();
-    } catch {
-      // The store is already broken; nothing more can be saved.
-    }
+    const w = this.o.writer;
+    if (!w) return "closed";
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<"timed_out">((resolve) => {
+      timer = setTimeout(() => resolve("timed_out"), this.o.closeTimeoutMs ?? CLOSE_TIMEOUT_MS);
+    });
+    const closed = Promise.resolve()
+      .then(() => w.close())
+      .then(
+        () => "closed" as const,
+        // The store is already broken; nothing more can be saved.
+        () => "closed" as const,
+      );
+    const r = await Promise.race([closed, gaveUp]);
+    clearTimeout(timer);
+    return r;
   }
 }
