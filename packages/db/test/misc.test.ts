@@ -218,4 +218,35 @@ describe("maintenance", () => {
     const r2 = runMaintenance(t.store, { now: T + 8 * 3_600_000, retention: true });
     expect(r2.retention).toMatchObject({ sliSeconds: 1 });
   });
+
+  it("still runs retention when closing quiet incidents fails, then reports the failure", () => {
+    writeSliBuckets(t.store, [bucket(T, "r", "u", { success: 5 })]);
+    updateIncidentsFromEvents(
+      t.store,
+      [
+        {
+          type: "slo.burn",
+          at: T,
+          route: "r",
+          longBurnRate: 20,
+          shortBurnRate: 20,
+          threshold: 14.4,
+          budgetRemaining: 0.2,
+        },
+      ],
+      T,
+    );
+    const now = T + 8 * 3_600_000;
+    // A live instance whose snapshot cannot be read as breakers (an upstream without them).
+    writeSnapshot(t.store, {
+      instanceId: "odd",
+      at: now,
+      upstreams: { u: {} },
+    } as unknown as Parameters<typeof writeSnapshot>[1]);
+    const seconds = () => t.store.sqlite.prepare("SELECT count(*) FROM sli_seconds").pluck().get();
+    expect(seconds()).toBe(1);
+    expect(() => runMaintenance(t.store, { now, retention: true })).toThrow();
+    // The roll-up and retention ran all the same.
+    expect(seconds()).toBe(0);
+  });
 });
