@@ -493,6 +493,19 @@ function changeOverrides(
           .where(and(eq(overrides.path, c.path), isNull(overrides.endedAt)))
           .run();
         if (c.set) {
+          // A value at this path replaces what is below it too: overrides there no longer
+          // take effect, so they end as superseded rather than stay listed as live.
+          const prefix = `${c.path}.`;
+          store.db
+            .update(overrides)
+            .set({ endedAt: by.now, endedBy: by.actor, endReason: "superseded" })
+            .where(
+              and(
+                sql`substr(${overrides.path}, 1, ${prefix.length}) = ${prefix}`,
+                isNull(overrides.endedAt),
+              ),
+            )
+            .run();
           store.db
             .insert(overrides)
             .values({

@@ -246,6 +246,38 @@ describe("overrides", () => {
     ]);
   });
 
+  it("a value at a parent path supersedes the overrides below it, not those beside it", () => {
+    const set = (path: string, value: unknown) =>
+      expect(setOverride(t.store, { path, value, ...actor, reason: "r" }).ok).toBe(true);
+    set("upstreams.payments.circuitBreaker.failureRateThreshold", 40);
+    set("upstreams.payments.circuitBreaker.forcedState", "forced_open");
+    set("upstreams.payments_eu", {
+      endpoints: { a: { url: "http://127.0.0.1:4102" } },
+    });
+    set("upstreams.search.circuitBreaker.failureRateThreshold", 30);
+    set("upstreams.payments.circuitBreaker", { failureRateThreshold: 60 });
+    expect(listOverrides(t.store).map((o) => o.path)).toEqual([
+      "upstreams.payments_eu",
+      "upstreams.search.circuitBreaker.failureRateThreshold",
+      "upstreams.payments.circuitBreaker",
+    ]);
+    const ended = listOverrides(t.store, { includeExpired: true }).filter((o) => o.endReason);
+    expect(ended.map((o) => [o.path, o.endReason])).toEqual(
+      expect.arrayContaining([
+        ["upstreams.payments.circuitBreaker.failureRateThreshold", "superseded"],
+        ["upstreams.payments.circuitBreaker.forcedState", "superseded"],
+      ]),
+    );
+    const cfg = effectiveConfig(t.store);
+    expect("config" in cfg && cfg.config.upstreams.payments!.circuitBreaker).toMatchObject({
+      failureRateThreshold: 60,
+      forcedState: "none",
+    });
+    // A field set after its parent still applies on top of it.
+    set("upstreams.payments.circuitBreaker.forcedState", "forced_open");
+    expect(listOverrides(t.store)).toHaveLength(4);
+  });
+
   it("clears an override back to the bootstrap value", () => {
     setOverride(t.store, { path: "gateway.mode", value: "degraded", ...actor, reason: "a" });
     const r = clearOverride(t.store, { path: "gateway.mode", ...actor, reason: "recovered" });
