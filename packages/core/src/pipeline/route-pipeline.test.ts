@@ -361,6 +361,48 @@ describe("RoutePipeline: fallback upstream failing too", () => {
   });
 });
 
+describe("RoutePipeline: fallback upstream's own breaker", () => {
+  it("probes a tripped fallback upstream once its open time has elapsed", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { retry: { maxAttempts: 1 }, fallback: { upstream: "backup" } },
+        {},
+        {
+          upstreams: {
+            backup: {
+              endpoints: { m: { url: "http://127.0.0.1:1003" } },
+              circuitBreaker: {
+                consecutiveFailures: 1,
+                openDurationMs: 5000,
+                halfOpenSuccessesToClose: 1,
+              },
+            },
+          },
+        },
+      ),
+    );
+    let backupFails = true;
+    h.script = (a) => (a.upstream === "api" ? h.respond(503) : h.respond(backupFails ? 500 : 200));
+    await h.run();
+    const backup = () => h.runtime.snapshot().upstreams.backup!.breakers[0]!;
+    expect(backup().state).toBe("open");
+    backupFails = false;
+
+    // Still open: the fallback is skipped and the primary's failure passes through.
+    h.clock.advance(1000);
+    let res = await h.run();
+    expect(h.calls.map((c) => c.upstream)).toEqual(["api", "backup", "api"]);
+    expect(res).toMatchObject({ type: "response", upstream: "api" });
+
+    // Open time elapsed: the fallback gets the probe, which closes its breaker.
+    h.clock.advance(60_000);
+    res = await h.run();
+    expect(h.calls.map((c) => c.upstream)).toEqual(["api", "backup", "api", "api", "backup"]);
+    expect(res).toMatchObject({ type: "response", upstream: "backup", fromFallback: true });
+    expect(backup().state).toBe("closed");
+  });
+});
+
 describe("RoutePipeline: fallback upstream equal to the primary", () => {
   it("does not try the failed upstream a second time as its own fallback", async () => {
     // The schema refuses such a fallback; a config built past it still gets one call.

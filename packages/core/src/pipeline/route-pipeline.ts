@@ -60,9 +60,13 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === "function";
 }
 
+/**
+ * The breaker refuses calls now. Reads the open time, not just the state: a breaker only
+ * leaves open inside tryAcquire, so one whose open time has elapsed must count as closed
+ * here or nothing would ever probe it (a fallback upstream is only tried when this is false).
+ */
 function isOpen(breaker: CircuitBreaker): boolean {
-  const s = breaker.state;
-  return s === "open" || s === "forced_open";
+  return breaker.isRefusing();
 }
 
 /** Per-request state of the attempts against one upstream. */

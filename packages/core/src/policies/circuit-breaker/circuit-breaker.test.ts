@@ -232,6 +232,25 @@ describe("CircuitBreaker: open → half_open → closed", () => {
     expect(rejected[0]).toMatchObject({ state: "open", retryAfterMs: 4000, upstream: "payments" });
   });
 
+  it("isRefusing reads the open time without moving the breaker", () => {
+    const t = setup();
+    expect(t.breaker.isRefusing()).toBe(false);
+    trip(t);
+    expect(t.breaker.isRefusing()).toBe(true);
+    t.clock.advance(4999);
+    expect(t.breaker.isRefusing()).toBe(true);
+    t.clock.advance(1);
+    // Elapsed: not refusing, though still open until a call arrives.
+    expect(t.breaker.isRefusing()).toBe(false);
+    expect(t.breaker.state).toBe("open");
+    expect(t.breaker.tryAcquire().ok).toBe(true);
+    expect(t.breaker.state).toBe("half_open");
+    expect(t.breaker.isRefusing()).toBe(false);
+    t.breaker.updateConfig(cfg({ forcedState: "forced_open" }));
+    t.clock.advance(60_000);
+    expect(t.breaker.isRefusing()).toBe(true);
+  });
+
   it("lets exactly halfOpenMaxProbes of 100 concurrent callers through", () => {
     const t = setup({ halfOpenMaxProbes: 3 });
     trip(t);

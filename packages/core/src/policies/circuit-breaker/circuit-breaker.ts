@@ -99,6 +99,17 @@ export class CircuitBreaker {
     return publicState(this.mode, this.auto);
   }
 
+  /**
+   * Whether a call asked for now would be refused for being open: forced open, or open with
+   * its open time still running. An open breaker whose open time has elapsed is not refusing:
+   * the next `tryAcquire` moves it to half_open and admits a probe. Changes nothing.
+   */
+  isRefusing(): boolean {
+    const mode = this.mode;
+    if (mode === "forced_open") return true;
+    return mode === "none" && this.auto === "open" && this.clock.now() < this.openUntil;
+  }
+
   /** Ask to make a call. On success you get a permit that must be settled exactly once. */
   tryAcquire(): BreakerAdmission {
     const mode = this.mode;
