@@ -404,6 +404,27 @@ describe("config schema", () => {
     ]);
   });
 
+  it("keeps only the keys a route's breaker override writes, with no defaults filled in", () => {
+    const r = validateConfig({
+      ...minimal,
+      routes: {
+        pay: { ...minimal.routes.pay, circuitBreaker: { scope: "route" } },
+        other: { match: { pathPrefix: "/o" }, upstream: "a", circuitBreaker: {} },
+      },
+    });
+    if (!r.ok) throw new Error(formatIssues(r.issues).join("\n"));
+    expect(r.config.routes.pay!.circuitBreaker).toEqual({ scope: "route" });
+    expect(r.config.routes.other!.circuitBreaker).toEqual({});
+    // Still validated and strict.
+    const bad = validateConfig({
+      ...minimal,
+      routes: {
+        pay: { ...minimal.routes.pay, circuitBreaker: { minimumCalls: 0, typo: 1 } },
+      },
+    });
+    expect(refusals(bad).join("\n")).toMatch(/routes\.pay\.circuitBreaker/);
+  });
+
   it("refuses unknown upstream references and unknown keys", () => {
     const r = validateConfig({
       upstreams: { a: { endpoints: { x: { url: "http://127.0.0.1:1" } } } },

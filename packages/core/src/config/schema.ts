@@ -136,6 +136,25 @@ export const circuitBreakerSchema = z
   })
   .strict();
 
+/**
+ * The fields of `schema` as overrides: each optional and without its default, so a parsed
+ * override holds only the keys written and leaves the others to what it overrides. (zod's
+ * `.partial()` keeps the defaults and would fill in every key.) Descriptions are kept.
+ */
+function overridesOf<T extends z.ZodRawShape>(schema: z.ZodObject<T>) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+    const inner = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
+    const description = field.description;
+    shape[key] = (description === undefined ? inner : inner.describe(description)).optional();
+  }
+  return z.object(shape as { [K in keyof T]: z.ZodOptional<WithoutDefault<T[K]>> }).strict();
+}
+type WithoutDefault<S> = S extends z.ZodDefault<infer I> ? I : S;
+
+/** A route's overrides of its upstream's breaker: only the keys written. */
+export const circuitBreakerOverrideSchema = overridesOf(circuitBreakerSchema);
+
 export const retrySchema = z
   .object({
     maxAttempts: z
@@ -666,10 +685,11 @@ export const routeSchema = z
       .describe("Statuses counted as upstream failures."),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
     retry: retrySchema.default(retrySchema.parse({})),
-    circuitBreaker: circuitBreakerSchema
-      .partial()
+    circuitBreaker: circuitBreakerOverrideSchema
       .optional()
-      .describe("Per-route overrides of the upstream's breaker (with scope: route)."),
+      .describe(
+        "Per-route overrides of the upstream's breaker: keys not given keep the upstream's values. With scope: route, the route gets a breaker of its own.",
+      ),
     rateLimit: rateLimitSchema.optional(),
     cache: z
       .object({

@@ -76,6 +76,36 @@ describe("ResilienceRuntime.apply", () => {
     expect((await h.run({}, "other")).type).toBe("response");
   });
 
+  it("keeps the upstream's breaker settings a route override does not write", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { retry: { maxAttempts: 1 }, circuitBreaker: { scope: "route" } },
+        { circuitBreaker: { consecutiveFailures: 2, openDurationMs: 30_000 } },
+      ),
+    );
+    h.script = () => h.respond(500);
+    await h.run();
+    await h.run();
+    const own = h.runtime.snapshot().upstreams.api!.breakers.find((b) => b.name === "r:api")!;
+    expect(own.state).toBe("open");
+    expect(own.thresholds.consecutiveFailures).toBe(2);
+    expect(h.eventsOf("breaker.transition")[0]!.reason.openForMs).toBe(30_000);
+  });
+
+  it("keeps the upstream's scope: route when a route overrides other breaker settings", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { retry: { maxAttempts: 1 }, circuitBreaker: { failureRateThreshold: 40 } },
+        { circuitBreaker: { scope: "route", consecutiveFailures: 1 } },
+      ),
+    );
+    h.script = () => h.respond(500);
+    await h.run();
+    const snap = h.runtime.snapshot().upstreams.api!.breakers;
+    expect(snap.map((b) => [b.name, b.state])).toEqual([["r:api", "open"]]);
+    expect(snap[0]!.thresholds.failureRateThreshold).toBe(40);
+  });
+
   it("snapshots every upstream with breakers, bulkhead, endpoints and retry budget", () => {
     const h = new PipelineHarness(testConfig());
     const snap = h.runtime.snapshot();
