@@ -992,6 +992,48 @@ describe("failing upstreams, modes and shutdown", () => {
     await connect("/ws/ro3");
   });
 
+  it.each([
+    [
+      "read-only mode",
+      (b: ConfigInput): ConfigInput => ({ ...b, gateway: { ...b.gateway, mode: "read_only" } }),
+      "RG_READ_ONLY",
+    ],
+    [
+      "websocket.enabled false",
+      (b: ConfigInput): ConfigInput => ({
+        ...b,
+        routes: { ...b.routes, ws: { ...b.routes!.ws!, websocket: { enabled: false } } },
+      }),
+      "RG_UPGRADE_NOT_ALLOWED",
+    ],
+    [
+      "the route's removal",
+      (b: ConfigInput): ConfigInput => {
+        const { ws: _gone, ...routes } = b.routes!;
+        return { ...b, routes };
+      },
+      "RG_ROUTE_NOT_FOUND",
+    ],
+  ])(
+    "refuses a handshake in progress when %s is applied before the upstream accepts it",
+    async (_what, change, code) => {
+      const g = await gatewayFor(base);
+      try {
+        echo.script = ["held"];
+        const seen = echo.handshakes.length;
+        const answer = refused(`ws://127.0.0.1:${g.port}/ws/inflight`);
+        await until(() => echo.handshakes.length === seen + 1);
+        g.applyConfig(loadConfig(change(base)));
+        echo.release();
+        const r = await answer;
+        expect(JSON.parse(r.body)).toMatchObject({ code });
+        expect(g.snapshot().routes.ws?.websocketTunnels ?? 0).toBe(0);
+      } finally {
+        await g.close();
+      }
+    },
+  );
+
   it("puts its Close frame after the frame in progress, never inside it", async () => {
     const g = await gatewayFor(base);
     try {

@@ -127,6 +127,11 @@ export function tunnelRefusal(
   return undefined;
 }
 
+/** A route's config by id, own keys only (a route may be named `toString`). */
+function routeConfig(active: ActiveConfig, id: string): RouteConfig | undefined {
+  return Object.hasOwn(active.config.routes, id) ? active.config.routes[id] : undefined;
+}
+
 interface OpenTunnel {
   route: string;
   /** The client's key in perClient. */
@@ -199,7 +204,7 @@ export class UpgradeHandler {
    */
   reconcile(active: ActiveConfig): void {
     for (const t of [...this.open]) {
-      const rc = active.config.routes[t.route];
+      const rc = routeConfig(active, t.route);
       const refusal = rc && tunnelRefusal(active.config, rc);
       if (rc !== undefined && refusal === undefined) {
         t.tunnel.setIdleTimeout(rc.websocket.idleTimeoutMs);
@@ -476,6 +481,22 @@ export class UpgradeHandler {
         result.permit?.release();
         up.socket.destroy();
         return false;
+      }
+      // The config may have changed while the handshake was in progress: a tunnel that it no
+      // longer allows (read-only, WebSockets off, the route gone) is refused now, before any
+      // byte crosses it, as reconcile() closes the open ones.
+      const now = d.active();
+      if (now !== active) {
+        const rcNow = routeConfig(now, route.id);
+        const refusedNow =
+          rcNow === undefined ? "RG_ROUTE_NOT_FOUND" : tunnelRefusal(now.config, rcNow);
+        if (refusedNow !== undefined) {
+          result.permit?.release();
+          up.socket.destroy();
+          this.requests.answered(route, started, refusedNow);
+          this.refuse(socket, refusedNow, { requestId });
+          return false;
+        }
       }
       const fields = [
         "Connection",
