@@ -249,6 +249,31 @@ describe("RoutePipeline: bulkhead", () => {
   });
 });
 
+describe("RoutePipeline: bulkhead queue and deadline", () => {
+  it("waits in the queue no longer than the deadline and answers RG_DEADLINE_EXCEEDED", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { timeouts: { perTryMs: 300, totalMs: 500 } },
+        { bulkhead: { maxConcurrent: 1, maxQueue: 10, queueTimeoutMs: 5000 } },
+      ),
+    );
+    // Another route's request holds the only slot.
+    const held = h.runtime.upstream("api")!.bulkhead.acquire("other");
+    expect(held).toMatchObject({ ok: true });
+    let doneAt = -1;
+    const res = await h.settle(
+      h.start().then((r) => ((doneAt = h.clock.now()), r)),
+      10,
+    );
+    expect(doneAt).toBe(500);
+    expect(res).toMatchObject({ type: "rejected", code: "RG_DEADLINE_EXCEEDED", attempts: 0 });
+    expect(h.calls).toHaveLength(0);
+    expect(h.eventsOf("deadline.exceeded")).toHaveLength(1);
+    expect(h.eventsOf("bulkhead.rejected")).toHaveLength(0);
+    expect(h.runtime.snapshot().upstreams.api!.bulkhead.queued).toBe(0);
+  });
+});
+
 describe("RoutePipeline: fallbacks", () => {
   it("tries the fallback upstream once when the primary fails", async () => {
     const h = new PipelineHarness(

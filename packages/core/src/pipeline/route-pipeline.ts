@@ -411,11 +411,13 @@ export class RoutePipeline {
           run.retryAfterMs = admission.retryAfterMs;
           return;
         }
-        let slot = up.bulkhead.acquire(req.consumerKey, req.signal);
+        // Queued, it waits at most what is left of the deadline.
+        let slot = up.bulkhead.acquire(req.consumerKey, req.signal, deadline.remainingMs());
         if (isPromise(slot)) slot = await slot;
         if (!slot.ok) {
           admission.release();
           if (slot.reason === "aborted") run.aborted = true;
+          else if (slot.reason === "deadline") run.cause = "deadline";
           else run.cause = "bulkhead_full";
           return;
         }

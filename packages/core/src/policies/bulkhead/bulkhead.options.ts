@@ -18,12 +18,14 @@ export interface BulkheadPermit {
   release(): void;
 }
 
-export type BulkheadRejectionReason = "queue_full" | "queue_timeout" | "consumer_limit" | "aborted";
+export type BulkheadRejectionReason =
+  "queue_full" | "queue_timeout" | "consumer_limit" | "aborted" | "deadline";
 
 /**
- * Why a caller got no slot. `aborted` means the caller's own signal fired while it waited; it
- * is not counted as a rejection and emits no event (the caller went away, the bulkhead did not
- * turn it down).
+ * Why a caller got no slot. `aborted` means the caller's own signal fired while it waited;
+ * `deadline` that the caller's own `maxWaitMs` (its remaining deadline) ran out before the
+ * queue timeout did. Neither is counted as a rejection nor emits an event (the caller went
+ * away or ran out of time, the bulkhead did not turn it down).
  */
 export interface BulkheadRejection {
   ok: false;

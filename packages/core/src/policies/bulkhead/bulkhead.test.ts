@@ -78,6 +78,25 @@ describe("Bulkhead", () => {
     expect(bh.acquire("c")).toBeInstanceOf(Promise);
   });
 
+  it("waits at most maxWaitMs when that is shorter, answering deadline without a rejection", async () => {
+    const { bh, clock, seen } = setup({ maxConcurrent: 1, maxQueue: 2, queueTimeoutMs: 100 });
+    permit(bh.acquire("c"));
+    const short = track(bh.acquire("c", undefined, 40));
+    const long = track(bh.acquire("c", undefined, 500));
+    await clock.advanceAsync(39);
+    expect(short.result).toBeUndefined();
+    await clock.advanceAsync(1);
+    expect(short.result).toEqual({ ok: false, reason: "deadline" });
+    expect(bh.snapshot()).toMatchObject({ queued: 1, rejected: 0 });
+    expect(seen).toHaveLength(0);
+    // A longer maxWaitMs leaves the queue timeout in charge.
+    await clock.advanceAsync(60);
+    expect(long.result).toEqual({ ok: false, reason: "queue_timeout" });
+    // Nothing left to wait: refused at once, not queued.
+    expect(bh.acquire("c", undefined, 0)).toEqual({ ok: false, reason: "deadline" });
+    expect(bh.snapshot().queued).toBe(0);
+  });
+
   it("hands freed slots to waiters in FIFO order and cancels their timers", async () => {
     const { bh, clock } = setup({ maxConcurrent: 1, maxQueue: 3 });
     const first = permit(bh.acquire("c"));

@@ -16,6 +16,7 @@ const REJECTED: Record<BulkheadRejectionReason, BulkheadRejection> = {
   queue_timeout: Object.freeze({ ok: false, reason: "queue_timeout" }),
   consumer_limit: Object.freeze({ ok: false, reason: "consumer_limit" }),
   aborted: Object.freeze({ ok: false, reason: "aborted" }),
+  deadline: Object.freeze({ ok: false, reason: "deadline" }),
 };
 
 class Permit implements BulkheadPermit {
@@ -76,8 +77,14 @@ export class Bulkhead {
   /**
    * A permit at once when a slot is free and nobody is queued ahead; otherwise a promise that
    * settles with a permit when a slot frees, or with a rejection (queue timeout, abort).
+   * `maxWaitMs` caps the wait below `queueTimeoutMs` (the caller's remaining deadline): when it
+   * is what runs out, the rejection is `deadline`.
    */
-  acquire(consumer: string, signal?: AbortSignal): BulkheadResult | Promise<BulkheadResult> {
+  acquire(
+    consumer: string,
+    signal?: AbortSignal,
+    maxWaitMs?: number,
+  ): BulkheadResult | Promise<BulkheadResult> {
     const cfg = this.config;
     const cap = cfg.perConsumerMaxConcurrent;
     if (cap > 0 && (this.perConsumer.get(consumer) ?? 0) >= cap) {
@@ -90,7 +97,8 @@ export class Bulkhead {
     }
     if (this.queued >= cfg.maxQueue) return this.reject("queue_full");
     if (signal?.aborted) return REJECTED.aborted;
-    return this.enqueue(consumer, signal);
+    if (maxWaitMs !== undefined && maxWaitMs <= 0) return REJECTED.deadline;
+    return this.enqueue(consumer, signal, maxWaitMs);
   }
 
   snapshot(): BulkheadSnapshot {
@@ -132,7 +140,15 @@ export class Bulkhead {
     this.drain();
   }
 
-  private enqueue(consumer: string, signal: AbortSignal | undefined): Promise<BulkheadResult> {
+  private enqueue(
+    consumer: string,
+    signal: AbortSignal | undefined,
+    maxWaitMs: number | undefined,
+  ): Promise<BulkheadResult> {
+    const queueTimeoutMs = this.config.queueTimeoutMs;
+    // The caller's deadline wins a tie: it cannot go on either way.
+    const byDeadline = maxWaitMs !== undefined && maxWaitMs <= queueTimeoutMs;
+    const waitMs = byDeadline ? maxWaitMs : queueTimeoutMs;
     if (this.config.perConsumerMaxConcurrent > 0) this.countConsumer(consumer, 1);
     return new Promise<BulkheadResult>((resolve) => {
       const w: Waiter = {
@@ -148,10 +164,10 @@ export class Bulkhead {
       else this.head = w;
       this.tail = w;
       this.queued++;
-      w.cancelTimer = this.clock.setTimer(this.config.queueTimeoutMs, () => {
+      w.cancelTimer = this.clock.setTimer(waitMs, () => {
         w.cancelTimer = undefined;
         this.unlink(w);
-        this.settle(w, this.reject("queue_timeout"));
+        this.settle(w, byDeadline ? REJECTED.deadline : this.reject("queue_timeout"));
       });
       if (signal) {
         w.onAbort = () => {
@@ -200,7 +216,9 @@ export class Bulkhead {
     else this.perConsumer.delete(consumer);
   }
 
-  private reject(reason: Exclude<BulkheadRejectionReason, "aborted">): BulkheadRejection {
+  private reject(
+    reason: Exclude<BulkheadRejectionReason, "aborted" | "deadline">,
+  ): BulkheadRejection {
     this.rejected++;
     const events = this.events;
     if (events?.hasListeners) {
