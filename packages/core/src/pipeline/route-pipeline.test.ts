@@ -456,6 +456,35 @@ describe("RoutePipeline: client abort", () => {
   });
 });
 
+describe("RoutePipeline: client abort while queued", () => {
+  it("makes no call and frees the slot when the client leaves as its slot comes free", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        { timeouts: { perTryMs: 5000, totalMs: 10_000 }, retry: { maxAttempts: 1 } },
+        { bulkhead: { maxConcurrent: 1, maxQueue: 10, queueTimeoutMs: 5000 } },
+      ),
+    );
+    const bulkhead = h.runtime.upstream("api")!.bulkhead;
+    const held = bulkhead.acquire("other");
+    if (held instanceof Promise || !held.ok) throw new Error("expected a free slot");
+    h.script = (a) => h.hang(a);
+    const ac = new AbortController();
+    let doneAt = -1;
+    const p = h.start({ signal: ac.signal }).then((r) => ((doneAt = h.clock.now()), r));
+    await new Promise((r) => setImmediate(r));
+    expect(bulkhead.snapshot().queued).toBe(1);
+    h.clock.advance(100);
+    held.release(); // the slot goes to the waiter…
+    ac.abort(); // …and the client leaves in the same turn
+    const res = await h.settle(p, 10);
+    expect(h.calls).toHaveLength(0);
+    expect(doneAt).toBe(100);
+    expect(res).toMatchObject({ type: "rejected", clientAborted: true, attempts: 0 });
+    expect(bulkhead.snapshot()).toMatchObject({ inFlight: 0, queued: 0 });
+    expect(h.runtime.snapshot().upstreams.api!.breakers[0]!.window.calls).toBe(0);
+  });
+});
+
 describe("RoutePipeline: traffic shift", () => {
   it("sends the configured share to the shift target", async () => {
     const h = new PipelineHarness(testConfig({ shift: { to: "backup", percent: 30 } }));

@@ -421,6 +421,14 @@ export class RoutePipeline {
           else run.cause = "bulkhead_full";
           return;
         }
+        if (req.signal?.aborted) {
+          // The client left while it waited, in the same turn its slot came free: the abort
+          // found no waiter to remove, so give the slot and the permit back here.
+          slot.release();
+          admission.release();
+          run.aborted = true;
+          return;
+        }
         // attemptTimeoutMs, with the remaining budget read once for the whole attempt.
         const remaining = deadline.remainingMs();
         const timeoutMs = Math.min(this.timeouts.perTryMs, remaining);
@@ -441,8 +449,11 @@ export class RoutePipeline {
         const timer = this.timeoutQueue.add(timeoutMs, signal, deadline.at - remaining);
         const client = req.signal;
         const onClientAbort = client ? () => signal._abort(client.reason) : undefined;
-        if (client && onClientAbort)
-          client.addEventListener("abort", onClientAbort, { once: true });
+        if (client && onClientAbort) {
+          // A listener added to an already-aborted signal never fires.
+          if (client.aborted) onClientAbort();
+          else client.addEventListener("abort", onClientAbort, { once: true });
+        }
         up.endpoints.onStart(endpoint.id);
         let result: AttemptResult<R>;
         try {
