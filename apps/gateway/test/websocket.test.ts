@@ -29,7 +29,13 @@ type Answer =
   | "hang"
   /** Accept once the test calls `release()`. */
   | "held"
-  | { status: number; body?: string; headers?: Record<string, string> };
+  | {
+      status: number;
+      body?: string;
+      headers?: Record<string, string>;
+      /** Announce more body than is sent, and never send the rest. */
+      stall?: boolean;
+    };
 
 interface EchoUpstream {
   url: string;
@@ -104,9 +110,16 @@ async function startEcho(): Promise<EchoUpstream> {
     }
     if (answer !== "accept" && answer !== "held") {
       const body = answer.body ?? "";
-      let text = `HTTP/1.1 ${answer.status} Refused\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+      const length = Buffer.byteLength(body) + (answer.stall ? 100 : 0);
+      let text = `HTTP/1.1 ${answer.status} Refused\r\nContent-Length: ${length}\r\n`;
       for (const [k, v] of Object.entries(answer.headers ?? {})) text += `${k}: ${v}\r\n`;
-      socket.end(`${text}\r\n${body}`);
+      if (answer.stall) {
+        held.add(socket);
+        socket.resume();
+        socket.on("end", () => socket.destroy());
+        socket.on("close", () => held.delete(socket));
+        socket.write(`${text}\r\n${body}`);
+      } else socket.end(`${text}\r\n${body}`);
       return;
     }
     const accept = () =>
@@ -491,6 +504,20 @@ describe("the handshake through the pipeline", () => {
     expect(r.body).toBe("who are you?");
     expect(r.headers["www-authenticate"]).toBe("Bearer");
     expect(r.headers["x-request-id"]).toBeDefined();
+  });
+
+  it("answers 502 to a refusal whose body stalls past the per-try timeout, freeing the route's slots", async () => {
+    // maxConnections 2 on this route: three stalled refusals in a row would hold the slots.
+    for (let i = 0; i < 3; i++) {
+      echo.script = [{ status: 403, body: "no", stall: true }];
+      const r = await refused(`ws://127.0.0.1:${gw.port}/capped/stall-${i}`);
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body)).toMatchObject({ code: "RG_BAD_UPSTREAM_RESPONSE" });
+    }
+    // The upstream's connections were cut, and the route still takes its two tunnels.
+    await until(() => echo.held.size === 0);
+    await connect("/capped/after-1");
+    await connect("/capped/after-2");
   });
 
   it("forwards the bytes a client sent right behind its handshake once the tunnel is open", async () => {

@@ -393,11 +393,26 @@ export class UpstreamResponse {
     }
   }
 
+  /** Stop the answer where it is: the upstream request is destroyed. */
+  abort(): void {
+    this.proxyReq.destroy();
+  }
+
   /**
    * Read the whole body; undefined when it is longer than `limit` (the upstream request is
-   * then cut) or the upstream broke off.
+   * then cut), when it has not ended within `timeoutMs` (when given; cut the same way), or
+   * the upstream broke off.
    */
-  async bytes(limit: number): Promise<Buffer | undefined> {
+  async bytes(limit: number, timeoutMs = 0): Promise<Buffer | undefined> {
+    const timer = timeoutMs > 0 ? setTimeout(() => this.abort(), timeoutMs) : undefined;
+    try {
+      return await this.readAll(limit);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readAll(limit: number): Promise<Buffer | undefined> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {

@@ -456,7 +456,16 @@ export class UpgradeHandler {
           result.permit?.record(result.outcome);
           this.recordEndpoint(result.upstream, result.endpoint, result.outcome);
         }
-        const body = await resp.answer!.bytes(MAX_REFUSAL_BYTES);
+        // Its body within the per-try timeout, while the client still waits: an answer that
+        // stalls, or never ends (a stream), must not hold the route's and the client's slots.
+        const answer = resp.answer!;
+        early.whenGone(() => answer.abort());
+        const body = await answer.bytes(MAX_REFUSAL_BYTES, rc.timeouts.perTryMs);
+        early.whenGone(undefined);
+        if (socket.destroyed || early.gone) {
+          socket.destroy();
+          return false;
+        }
         if (body === undefined) {
           sendRawProblem(socket, "RG_BAD_UPSTREAM_RESPONSE", {
             requestId,
