@@ -905,6 +905,49 @@ describe("failing upstreams, modes and shutdown", () => {
     }
   });
 
+  it("refuses a 101 that does not answer the handshake's key or switches to another protocol, as the upstream's failure", async () => {
+    let n = 0;
+    const bad = net.createServer((s) => {
+      s.on("error", () => {});
+      s.once("data", () => {
+        const upgrade =
+          n++ % 2 === 0
+            ? "Upgrade: websocket\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"
+            : "Upgrade: h2c\r\n";
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n${upgrade}\r\n`);
+      });
+    });
+    await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
+    const g = await gatewayFor({
+      upstreams: {
+        bad: upstreamConfig(`http://127.0.0.1:${(bad.address() as AddressInfo).port}`, {
+          circuitBreaker: { enabled: true, consecutiveFailures: 2, minimumCalls: 100 },
+          outlierDetection: { enabled: false },
+        }),
+      },
+      routes: {
+        bad: {
+          match: { pathPrefix: "/bad" },
+          ...wsRoute({ upstream: "bad", retry: { maxAttempts: 1 } }),
+        },
+      },
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await refused(`ws://127.0.0.1:${g.port}/bad/${i}`);
+        expect(r.status).toBe(502);
+        expect(JSON.parse(r.body)).toMatchObject({ code: "RG_UPSTREAM_UNAVAILABLE" });
+      }
+      expect(g.runtime.snapshot().upstreams.bad!.breakers[0]!.state).toBe("open");
+      const open3 = await refused(`ws://127.0.0.1:${g.port}/bad/3`);
+      expect(JSON.parse(open3.body)).toMatchObject({ code: "RG_BREAKER_OPEN" });
+      expect(n).toBe(2);
+    } finally {
+      await g.close();
+      await new Promise<void>((r) => bad.close(() => r()));
+    }
+  });
+
   it("tells the client 1014 and counts a failure when the upstream drops a tunnel without a Close frame", async () => {
     const { g, breaker } = await breakerGateway(60_000);
     try {

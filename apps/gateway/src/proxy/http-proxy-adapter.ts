@@ -15,6 +15,7 @@
  *   `writeHead` + `end(body)`, without stream listeners.
  */
 import http, { type IncomingMessage, type ServerResponse, type ClientRequest } from "node:http";
+import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import httpProxy from "http-proxy";
 import { classify, type Clock, type Outcome } from "@rg/core";
@@ -515,6 +516,19 @@ function failureOutcome(durationMs: number, timedOut: boolean, code: string | un
   );
 }
 
+/** RFC 6455 §1.3: the value appended to a handshake's key before it is hashed. */
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** The upstream's 101 switches to WebSocket and answers the client's key. */
+function acceptsHandshake(msg: IncomingMessage, key: unknown): boolean {
+  if ((msg.headers.upgrade ?? "").trim().toLowerCase() !== "websocket") return false;
+  if (typeof key !== "string") return false;
+  const expected = createHash("sha1")
+    .update(key + WS_GUID)
+    .digest("base64");
+  return msg.headers["sec-websocket-accept"]?.trim() === expected;
+}
+
 /** The failure an answer cut by its upstream counts as, classified like a failed attempt. */
 export function cutOutcome(end: Extract<BodyEnd, { by: "upstream" }>, durationMs: number): Outcome {
   return failureOutcome(durationMs, end.timedOut, end.errorCode);
@@ -824,6 +838,15 @@ export class HttpProxyAdapter {
         socket.on("error", noop);
         if (settled) {
           socket.destroy();
+          return;
+        }
+        // A 101 that is not this handshake's (another protocol, or an Accept that does not
+        // answer the key) would be relayed to a client that must refuse it: it is the
+        // upstream's failure, retried and counted like one (RFC 6455 §4.1).
+        if (!acceptsHandshake(msg, opts.headers["sec-websocket-key"])) {
+          socket.destroy();
+          pr.destroy();
+          fail("EBADHANDSHAKE");
           return;
         }
         settle({
