@@ -567,6 +567,38 @@ describe("RoutePipeline: rate limit", () => {
     h.runtime.tick();
     expect(h.runtime.snapshot().routes.r!.rateLimitFactor).toBe(0.5);
   });
+
+  it("adapts on the upstream's failures however many requests the limiter refuses", async () => {
+    const h = new PipelineHarness(
+      testConfig(
+        {
+          retry: { maxAttempts: 1 },
+          rateLimit: {
+            tiers: { default: { limit: 10, windowMs: 1000 } },
+            adaptive: { enabled: true, errorRatePercent: 20, stepFactor: 0.5, minFactor: 0.25 },
+          },
+        },
+        { circuitBreaker: { enabled: false } },
+      ),
+    );
+    h.script = () => h.respond(500); // every call that reaches the upstream fails
+    for (let s = 0; s < 3; s++) {
+      for (let i = 0; i < 100; i++) await h.start(); // 100 requests a second against 10
+      h.clock.advance(1000);
+    }
+    // The SLIs still count the refusals as before.
+    const w = h.runtime.sli.window("r", "api", "10s");
+    expect(w.total).toBe(300);
+    expect(w.byOutcome.rate_limited).toBe(300 - h.calls.length);
+    expect(w.errorRate).toBeLessThan(0.2);
+    // The limiter judges by the calls it let through: all failed.
+    expect(h.runtime.sli.health("r", "api", "10s")).toMatchObject({
+      requests: h.calls.length,
+      errorRate: 1,
+    });
+    h.runtime.tick();
+    expect(h.runtime.snapshot().routes.r!.rateLimitFactor).toBe(0.5);
+  });
 });
 
 describe("RoutePipeline: deferred success", () => {

@@ -142,7 +142,7 @@ export class RoutePipeline {
       rateLimit = isPromise(d) ? await d : d;
       if (!rateLimit.allowed) {
         // Answered at once, without touching the upstream.
-        this.primary.sli.record("rate_limited", 0);
+        this.primary.sli.recordLimited();
         return {
           type: "rejected",
           code: "RG_RATE_LIMITED",

@@ -136,13 +136,13 @@ export class ResilienceRuntime {
 
   /**
    * Once a second: feed each adaptive rate limiter the health of its route's upstream over the
-   * last ten seconds.
+   * last ten seconds, leaving out the requests the limiter itself refused.
    */
   tick(): void {
     for (const [id, rt] of this.routes) {
       if (!rt.rateLimiter || !rt.config.rateLimit?.adaptive.enabled) continue;
-      const w = this.sli.window(id, rt.upstream, "10s");
-      rt.rateLimiter.adapt({ p99Ms: w.p99, errorRatePercent: w.errorRate * 100 });
+      const health = this.sli.health(id, rt.upstream, "10s");
+      rt.rateLimiter.adapt({ p99Ms: health.p99, errorRatePercent: health.errorRate * 100 });
     }
   }
 

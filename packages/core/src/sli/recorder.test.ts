@@ -147,6 +147,28 @@ describe("SliRecorder windows", () => {
     expect(w.byOutcome.success).toBe(0);
   });
 
+  it("leaves the rate limiter's own refusals out of the health signal, not out of the window", () => {
+    const { sli } = setup();
+    const s = sli.series("r", "u", 500);
+    for (let i = 0; i < 4; i++) s.record("http_5xx", 800);
+    s.record("success", 800);
+    s.record("rate_limited", 20); // an upstream 429 reached the upstream
+    for (let i = 0; i < 594; i++) s.recordLimited();
+
+    const w = sli.window("r", "u", "10s");
+    expect(w.total).toBe(600);
+    expect(w.byOutcome.rate_limited).toBe(595);
+    expect(w.bad).toBe(4);
+    expect(w.errorRate).toBeCloseTo(4 / 600, 9);
+    expect(w.p99).toBeLessThan(750);
+
+    const h = sli.health("r", "u", "10s");
+    expect(h.requests).toBe(6);
+    expect(h.errorRate).toBeCloseTo(4 / 6, 9);
+    expect(h.p99).toBeGreaterThan(750); // five of the six took 800 ms
+    expect(sli.health("nope", "u", "10s")).toEqual({ requests: 0, errorRate: 0, p99: 0 });
+  });
+
   it("gives an empty window for an unknown series", () => {
     const { sli } = setup();
     const w = sli.window("nope", "u", "1m");

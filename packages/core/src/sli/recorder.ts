@@ -58,6 +58,18 @@ export interface SliWindow {
 }
 
 /**
+ * An upstream's health over a span for the adaptive rate limit: the requests that got past
+ * the route's own rate limiter, so the limiter's refusals cannot dilute the signal that sets it.
+ */
+export interface SliHealth {
+  /** Requests finished in the span, less those the route's rate limiter refused. */
+  requests: number;
+  /** bad / requests, 0 when empty (see {@link badRequests}). */
+  errorRate: number;
+  p99: number;
+}
+
+/**
  * Requests whose final answer was a failure: upstream 5xx, connect errors and timeouts, plus
  * requests the gateway refused itself, minus those a fallback answered. Client errors and
  * rate limiting (429) are the client's problem and do not burn the error budget.
@@ -91,6 +103,8 @@ class Slot {
   retries = 0;
   fallbacks = 0;
   slow = 0;
+  /** Requests the route's own rate limiter refused (rate_limited, 0 ms). */
+  limited = 0;
   readonly latency = new Float64Array(LATENCY_CELLS);
 
   reset(sec: number): void {
@@ -101,6 +115,7 @@ class Slot {
     this.retries = 0;
     this.fallbacks = 0;
     this.slow = 0;
+    this.limited = 0;
     this.latency.fill(0);
   }
 }
@@ -131,15 +146,29 @@ export class SliSeries {
     retried = false,
     fallback = false,
   ): void {
+    this.recordInto(this.currentSlot(), outcome, latencyMs, retried, fallback);
+  }
+
+  /**
+   * Record a request the route's own rate limiter refused: counted as `rate_limited` with
+   * 0 ms like {@link record} would, and left out of {@link health}.
+   */
+  recordLimited(): void {
+    const slot = this.currentSlot();
+    this.recordInto(slot, "rate_limited", 0, false, false);
+    slot.limited++;
+  }
+
+  private currentSlot(): Slot {
     const sec = Math.floor(this.clock.wallNow() / 1000);
     const slot = this.slots[sec % SLI_RING_SECONDS]!;
     if (slot.sec !== sec) {
       // A wall clock stepping back lands in a slot a newer second owns: keep that second's data.
-      if (slot.sec > sec) return this.recordInto(slot, outcome, latencyMs, retried, fallback);
+      if (slot.sec > sec) return slot;
       slot.reset(sec);
       if (this.firstSec < 0) this.firstSec = sec;
     }
-    this.recordInto(slot, outcome, latencyMs, retried, fallback);
+    return slot;
   }
 
   /** {@link record} with a sample object, for callers off the hot path. */
@@ -194,24 +223,7 @@ export class SliSeries {
   window(span: SliSpan): SliWindow {
     const seconds = SPAN_SECONDS[span];
     const nowSec = Math.floor(this.clock.wallNow() / 1000);
-    const from = nowSec - seconds + 1;
-    const counts = emptyCounts();
-    const latency = new Array<number>(LATENCY_CELLS).fill(0);
-    let total = 0;
-    let rejected = 0;
-    let retries = 0;
-    let fallbacks = 0;
-    let slow = 0;
-    for (const slot of this.slots) {
-      if (slot.sec < from || slot.sec > nowSec || slot.requests === 0) continue;
-      total += slot.requests;
-      for (let i = 0; i < KINDS.length; i++) counts[KINDS[i]!] += slot.counts[i]!;
-      rejected += slot.rejected;
-      retries += slot.retries;
-      fallbacks += slot.fallbacks;
-      slow += slot.slow;
-      for (let i = 0; i < LATENCY_CELLS; i++) latency[i]! += slot.latency[i]!;
-    }
+    const { total, counts, rejected, retries, fallbacks, slow, latency } = this.sum(span, nowSec);
     const bad = badRequests({ counts, rejected, fallbacks });
     const existed = this.firstSec < 0 ? seconds : Math.min(seconds, nowSec - this.firstSec + 1);
     return {
@@ -229,6 +241,48 @@ export class SliSeries {
       p99: percentileFromCells(latency, 99),
       rps: total / Math.max(1, existed),
     };
+  }
+
+  /**
+   * The upstream's health over `span` for the adaptive rate limit: error rate and p99 of the
+   * requests the route's rate limiter let through. Its own refusals (0 ms, never bad) would
+   * otherwise lower both the more it refuses, and keep it from ever stepping down.
+   */
+  health(span: SliSpan): SliHealth {
+    const sums = this.sum(span, Math.floor(this.clock.wallNow() / 1000));
+    const requests = sums.total - sums.limited;
+    const latency = sums.latency;
+    // Every refusal was recorded at 0 ms, in the first histogram cell.
+    latency[0] = Math.max(0, latency[0]! - sums.limited);
+    return {
+      requests,
+      errorRate: requests <= 0 ? 0 : badRequests(sums) / requests,
+      p99: percentileFromCells(latency, 99),
+    };
+  }
+
+  private sum(span: SliSpan, nowSec: number) {
+    const from = nowSec - SPAN_SECONDS[span] + 1;
+    const counts = emptyCounts();
+    const latency = new Array<number>(LATENCY_CELLS).fill(0);
+    let total = 0;
+    let rejected = 0;
+    let retries = 0;
+    let fallbacks = 0;
+    let slow = 0;
+    let limited = 0;
+    for (const slot of this.slots) {
+      if (slot.sec < from || slot.sec > nowSec || slot.requests === 0) continue;
+      total += slot.requests;
+      for (let i = 0; i < KINDS.length; i++) counts[KINDS[i]!] += slot.counts[i]!;
+      rejected += slot.rejected;
+      retries += slot.retries;
+      fallbacks += slot.fallbacks;
+      slow += slot.slow;
+      limited += slot.limited;
+      for (let i = 0; i < LATENCY_CELLS; i++) latency[i]! += slot.latency[i]!;
+    }
+    return { total, counts, rejected, retries, fallbacks, slow, limited, latency };
   }
 }
 
@@ -306,6 +360,12 @@ export class SliRecorder {
   window(route: string, upstream: string, span: SliSpan): SliWindow {
     const s = this.byRoute.get(route)?.get(upstream);
     return s ? s.window(span) : { ...EMPTY_WINDOW, byOutcome: emptyCounts() };
+  }
+
+  /** {@link SliSeries.health} of a route × upstream; all zero for an unknown series. */
+  health(route: string, upstream: string, span: SliSpan): SliHealth {
+    const s = this.byRoute.get(route)?.get(upstream);
+    return s ? s.health(span) : { requests: 0, errorRate: 0, p99: 0 };
   }
 
   /** Route × upstream pairs with a series. */
