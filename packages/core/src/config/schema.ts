@@ -80,7 +80,9 @@ export const circuitBreakerSchema = z
       .min(1)
       .max(10_000)
       .default(20)
-      .describe("Calls needed in the window before rates can trip the breaker."),
+      .describe(
+        "Calls needed in the window before rates can trip the breaker (at most a count window's size).",
+      ),
     failureRateThreshold: percent
       .default(50)
       .describe("Open when the failure rate in the window is ≥ this percentage."),

@@ -121,6 +121,25 @@ describe("CircuitBreaker: closed → open", () => {
     expect(t.breaker.state).toBe("open"); // 5/10
   });
 
+  it("caps minimumCalls at the size of a count window smaller than it", () => {
+    const t = setup({ window: { type: "count", size: 10 }, minimumCalls: 20 });
+    for (let i = 0; i < 9; i++) t.call(fail());
+    expect(t.breaker.state).toBe("closed");
+    expect(t.breaker.snapshot().window.failureRate).toBeNull();
+    t.call(fail()); // the window is full: 10/10
+    expect(t.breaker.state).toBe("open");
+    expect(t.of("breaker.transition")[0]!.reason).toMatchObject({
+      trigger: "failure_rate",
+      calls: 10,
+    });
+    // A time window keeps minimumCalls as configured.
+    const timed = setup({ window: { type: "time", sizeMs: 10_000 }, minimumCalls: 20 });
+    for (let i = 0; i < 19; i++) timed.call(fail());
+    expect(timed.breaker.state).toBe("closed");
+    timed.call(fail());
+    expect(timed.breaker.state).toBe("open");
+  });
+
   it("ages old calls out of a time window", () => {
     const over = { window: { type: "time", sizeMs: 10_000 }, minimumCalls: 5 } as const;
     const within = setup(over);

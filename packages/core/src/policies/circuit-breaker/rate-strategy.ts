@@ -9,7 +9,8 @@ import type { SlidingWindow } from "./sliding-window";
 /**
  * Opens when the failure rate or the slow-call rate over a sliding window reaches its
  * threshold, once the window holds at least `minimumCalls` calls (cockatiel's
- * SamplingBreaker, Resilience4j's rate thresholds). A call is slow when it took longer
+ * SamplingBreaker, Resilience4j's rate thresholds). As in Resilience4j, a count window
+ * smaller than `minimumCalls` needs only its size: it can never hold more. A call is slow when it took longer
  * than `slowCallDurationMs`; a call can be both slow and failed.
  */
 export class RateStrategy implements TripStrategy {
@@ -32,11 +33,17 @@ export class RateStrategy implements TripStrategy {
     return this.label;
   }
 
+  /** Calls the window must hold before rates count: capped at a count window's size. */
+  private get minimumCalls(): number {
+    const c = this.config;
+    return c.window.type === "count" ? Math.min(c.minimumCalls, c.window.size) : c.minimumCalls;
+  }
+
   onResult(outcome: Outcome, now: number): BreakerReason | undefined {
     const c = this.config;
     this.window.record(outcome.failure, outcome.durationMs > c.slowCallDurationMs, now);
     const t = this.window.totals(now);
-    if (t.calls < c.minimumCalls) return undefined;
+    if (t.calls < this.minimumCalls) return undefined;
     // A rate of 0 % never trips, even against a 0 % threshold: an idle, healthy window
     // must not open the breaker.
     if (t.failures > 0) {
@@ -57,7 +64,7 @@ export class RateStrategy implements TripStrategy {
   /** Window figures for snapshots; rates are null until `minimumCalls` calls were seen. */
   stats(now: number, consecutiveFailures: number): BreakerWindowStats {
     const t = this.window.totals(now);
-    const enough = t.calls >= this.config.minimumCalls && t.calls > 0;
+    const enough = t.calls >= this.minimumCalls && t.calls > 0;
     return {
       calls: t.calls,
       failures: t.failures,
