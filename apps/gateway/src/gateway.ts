@@ -47,6 +47,13 @@ import { createTrafficServer, serverLimits } from "./server/traffic-server";
 import { Telemetry } from "./telemetry/telemetry";
 import type { ControlStorePort, EventWriterPort } from "./telemetry/ports";
 
+/** How long a stopping gateway waits for its closed tunnels to end on both sides. */
+const TUNNEL_CLOSE_WAIT_MS = 3000;
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
 /** How long a stopping gateway waits for the store to take its last events. */
 const TELEMETRY_CLOSE_TIMEOUT_MS = 10_000;
 
@@ -335,7 +342,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
         await new Promise((r) => setTimeout(r, 20));
       }
       srv.closeAllConnections();
-      upgrades.closeAll();
+      // Bounded by the tunnels' own 2 s grace for a frame in progress; the timer is a backstop.
+      await Promise.race([upgrades.closeAll(), sleep(TUNNEL_CLOSE_WAIT_MS)]);
       control?.stop();
       health.close();
       if ((await telemetry.close()) === "timed_out")

@@ -1146,6 +1146,37 @@ describe("failing upstreams, modes and shutdown", () => {
     }
   });
 
+  it("at shutdown, resolves close() only once a frame in progress and its Close have gone upstream", async () => {
+    const g = await gatewayFor(base);
+    const [w, server] = await upstreamSide(async () => {
+      const w = new Wire(g.port);
+      w.send(
+        `GET /ws/raw-stop HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+      expect(await w.waitFor(() => w.text.includes("\r\n\r\n"))).toBe(true);
+      return w;
+    });
+    // What happened, in order: the upstream's message, and close() resolving.
+    const order: string[] = [];
+    server.on("message", (d: Buffer) => order.push(`message ${d.toString()}`));
+    const s = closed(server);
+    const key = [0x11, 0x22, 0x33, 0x44];
+    const payload = Buffer.from("0123456789").map((c, i) => c ^ key[i % 4]!);
+    const bytes = Buffer.concat([Buffer.from([0x81, 0x80 | 10, ...key]), payload]);
+    w.send(bytes.subarray(0, 10).toString("latin1"));
+    await until(() => echo.bytesIn.get(server)!() === 10);
+    const closing = g.close().then(() => order.push("stopped"));
+    // Towards the client the Close goes at once; towards the upstream it waits on the frame.
+    const reason = "gateway shutting down";
+    expect(await w.waitFor(() => w.text.endsWith(reason))).toBe(true);
+    w.send(bytes.subarray(10).toString("latin1"));
+    await closing;
+    // A gateway process exits when close() resolves: by then the frame and the Close are out.
+    expect(order).toEqual(["message 0123456789", "stopped"]);
+    expect(await s).toEqual({ code: 1001, reason });
+    w.destroy();
+  });
+
   it("never sends a client's early bytes upstream when the handshake is refused", async () => {
     // A raw upstream that refuses the handshake and keeps the connection (a pooled socket).
     const received: string[] = [];

@@ -178,6 +178,9 @@ export class UpgradeHandler {
   private readonly open = new Set<OpenTunnel>();
   private draining = false;
   private closedAll = false;
+  /** Tunnels closeAll() closed whose two sockets have not both closed yet. */
+  private readonly closing = new Set<OpenTunnel>();
+  private whenAllClosed: (() => void)[] = [];
   /** Handshakes in progress: the shutdown drain waits for them as for requests. */
   handshaking = 0;
 
@@ -224,12 +227,20 @@ export class UpgradeHandler {
     this.draining = true;
   }
 
-  /** Shutdown: close every open tunnel. */
-  closeAll(): void {
+  /**
+   * Shutdown: close every open tunnel. Resolves once each has ended on both sides: its Close
+   * frames sent after any frame in progress (the tunnel grants that 2 s), so an exit right
+   * after it loses nothing either side was still owed.
+   */
+  closeAll(): Promise<void> {
     this.closedAll = true;
-    for (const t of this.open)
+    for (const t of this.open) {
+      this.closing.add(t);
       t.tunnel.close("shutdown", CLOSE_GOING_AWAY, "gateway shutting down");
+    }
     this.open.clear();
+    if (this.closing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenAllClosed.push(resolve));
   }
 
   readonly handle = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
@@ -547,7 +558,7 @@ export class UpgradeHandler {
       this.open.add(entry);
       d.logger.debug({ route: route.id, requestId }, "websocket tunnel open");
       // Past the drain's end (its time limit ran out while this handshake was in progress).
-      if (this.closedAll) this.closeAll();
+      if (this.closedAll) void this.closeAll();
       return true;
     }
 
@@ -620,6 +631,8 @@ export class UpgradeHandler {
    */
   private ended(entry: OpenTunnel, by: TunnelEnd, errorCode: string | undefined): void {
     this.open.delete(entry);
+    if (this.closing.delete(entry) && this.closing.size === 0)
+      for (const resolve of this.whenAllClosed.splice(0)) resolve();
     this.settleBreaker(entry, by, errorCode);
     const { route, upstream, endpoint, requestId } = entry;
     this.release(route, entry.client);
