@@ -214,6 +214,25 @@ async function upstreamSide<T>(opening: () => Promise<T>): Promise<[T, WebSocket
   return [r, fresh()!];
 }
 
+/** A tunnel opened by a raw client (a Wire, which can send part of a frame), and its upstream side. */
+function rawTunnel(port: number, path: string): Promise<[Wire, WebSocket]> {
+  return upstreamSide(async () => {
+    const w = new Wire(port);
+    w.send(
+      `GET ${path} HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(await w.waitFor(() => w.text.includes("\r\n\r\n"))).toBe(true);
+    return w;
+  });
+}
+
+/** A masked text frame "0123456789": 6 bytes of header, then 10 of payload. */
+const TEN_BYTE_FRAME = (() => {
+  const key = [0x11, 0x22, 0x33, 0x44];
+  const payload = Buffer.from("0123456789").map((c, i) => c ^ key[i % 4]!);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | 10, ...key]), payload]);
+})();
+
 async function metricValue(gw: Gateway, line: string): Promise<number> {
   const text = await gw.metrics.text();
   const found = text.split("\n").find((l) => l.startsWith(line));
@@ -1107,21 +1126,12 @@ describe("failing upstreams, modes and shutdown", () => {
   it("puts its Close frame after the frame in progress, never inside it", async () => {
     const g = await gatewayFor(base);
     try {
-      const [w, server] = await upstreamSide(async () => {
-        const w = new Wire(g.port);
-        w.send(
-          `GET /ws/raw HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-        );
-        expect(await w.waitFor(() => w.text.includes("\r\n\r\n"))).toBe(true);
-        return w;
-      });
+      const [w, server] = await rawTunnel(g.port, "/ws/raw");
       const got: string[] = [];
       server.on("message", (d: Buffer) => got.push(d.toString()));
       const s = closed(server);
-      // A masked text frame with 10 bytes of payload: its header and 4 of them now.
-      const key = [0x11, 0x22, 0x33, 0x44];
-      const payload = Buffer.from("0123456789").map((c, i) => c ^ key[i % 4]!);
-      const bytes = Buffer.concat([Buffer.from([0x81, 0x80 | 10, ...key]), payload]);
+      // Its header and 4 bytes of its payload now.
+      const bytes = TEN_BYTE_FRAME;
       w.send(bytes.subarray(0, 10).toString("latin1"));
       await until(() => echo.bytesIn.get(server)!() === 10);
       const head = w.text.length;
@@ -1148,21 +1158,12 @@ describe("failing upstreams, modes and shutdown", () => {
 
   it("at shutdown, resolves close() only once a frame in progress and its Close have gone upstream", async () => {
     const g = await gatewayFor(base);
-    const [w, server] = await upstreamSide(async () => {
-      const w = new Wire(g.port);
-      w.send(
-        `GET /ws/raw-stop HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-      );
-      expect(await w.waitFor(() => w.text.includes("\r\n\r\n"))).toBe(true);
-      return w;
-    });
+    const [w, server] = await rawTunnel(g.port, "/ws/raw-stop");
     // What happened, in order: the upstream's message, and close() resolving.
     const order: string[] = [];
     server.on("message", (d: Buffer) => order.push(`message ${d.toString()}`));
     const s = closed(server);
-    const key = [0x11, 0x22, 0x33, 0x44];
-    const payload = Buffer.from("0123456789").map((c, i) => c ^ key[i % 4]!);
-    const bytes = Buffer.concat([Buffer.from([0x81, 0x80 | 10, ...key]), payload]);
+    const bytes = TEN_BYTE_FRAME;
     w.send(bytes.subarray(0, 10).toString("latin1"));
     await until(() => echo.bytesIn.get(server)!() === 10);
     const closing = g.close().then(() => order.push("stopped"));

@@ -194,7 +194,8 @@ describe("users", () => {
 });
 
 describe("maintenance", () => {
-  it("rolls up seconds and resolves quiet incidents, retention only when asked", () => {
+  /** One second of SLI data and an incident opened by an SLO burn, both at T. */
+  const secondAndIncident = () => {
     writeSliBuckets(t.store, [bucket(T, "r", "u", { success: 5 })]);
     updateIncidentsFromEvents(
       t.store,
@@ -211,6 +212,10 @@ describe("maintenance", () => {
       ],
       T,
     );
+  };
+
+  it("rolls up seconds and resolves quiet incidents, retention only when asked", () => {
+    secondAndIncident();
     const r = runMaintenance(t.store, { now: T + 6 * 60_000 });
     expect(r.rolledUpMinutes).toBe(1);
     expect(r.closedIncidents).toHaveLength(1);
@@ -220,22 +225,7 @@ describe("maintenance", () => {
   });
 
   it("still runs retention when closing quiet incidents fails, then reports the failure", () => {
-    writeSliBuckets(t.store, [bucket(T, "r", "u", { success: 5 })]);
-    updateIncidentsFromEvents(
-      t.store,
-      [
-        {
-          type: "slo.burn",
-          at: T,
-          route: "r",
-          longBurnRate: 20,
-          shortBurnRate: 20,
-          threshold: 14.4,
-          budgetRemaining: 0.2,
-        },
-      ],
-      T,
-    );
+    secondAndIncident();
     const now = T + 8 * 3_600_000;
     // A live instance whose snapshot cannot be read as breakers (an upstream without them).
     writeSnapshot(t.store, {
