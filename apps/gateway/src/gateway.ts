@@ -44,18 +44,12 @@ import {
 import { UpgradeHandler } from "./server/upgrade";
 import type { RuntimePort } from "./server/runtime-port";
 import { createTrafficServer, serverLimits } from "./server/traffic-server";
-import { Telemetry } from "./telemetry/telemetry";
+import { TELEMETRY_CLOSE_TIMEOUT_MS, Telemetry } from "./telemetry/telemetry";
+import { settlesWithin } from "./wait";
 import type { ControlStorePort, EventWriterPort } from "./telemetry/ports";
 
 /** How long a stopping gateway waits for its closed tunnels to end on both sides. */
 const TUNNEL_CLOSE_WAIT_MS = 3000;
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms).unref();
-  });
-
-/** How long a stopping gateway waits for the store to take its last events. */
-const TELEMETRY_CLOSE_TIMEOUT_MS = 10_000;
 
 export interface StartGatewayOptions {
   /** A validated config or raw input (parsed YAML); validated here. */
@@ -273,7 +267,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     wallNow: () => clock.wallNow(),
     onEvent: (e) => metrics.onEvent(e),
     onSnapshot: (s) => metrics.fromSnapshot(s),
-    closeTimeoutMs: TELEMETRY_CLOSE_TIMEOUT_MS,
     ...(opts.telemetryIntervalMs !== undefined ? { intervalMs: opts.telemetryIntervalMs } : {}),
   });
 
@@ -343,7 +336,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
       }
       srv.closeAllConnections();
       // Bounded by the tunnels' own 2 s grace for a frame in progress; the timer is a backstop.
-      await Promise.race([upgrades.closeAll(), sleep(TUNNEL_CLOSE_WAIT_MS)]);
+      await settlesWithin(upgrades.closeAll(), TUNNEL_CLOSE_WAIT_MS);
       control?.stop();
       health.close();
       if ((await telemetry.close()) === "timed_out")

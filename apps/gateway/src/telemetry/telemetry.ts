@@ -15,6 +15,7 @@ import {
   type SliBucket,
 } from "@rg/core";
 import type { EventWriterPort, WriterStats } from "./ports";
+import { settlesWithin } from "../wait";
 
 interface MinuteSlot {
   minute: number;
@@ -85,8 +86,11 @@ export interface TelemetryOptions {
   closeTimeoutMs?: number;
 }
 
-/** Long enough for a flush behind a busy lock (the store's 5 s busy timeout), and bounded. */
-const CLOSE_TIMEOUT_MS = 10_000;
+/**
+ * How long `close()` waits for the store by default: long enough for a flush behind a busy
+ * lock (the store's 5 s busy timeout), and bounded.
+ */
+export const TELEMETRY_CLOSE_TIMEOUT_MS = 10_000;
 
 export class Telemetry {
   private readonly unsubscribe: () => void;
@@ -246,19 +250,9 @@ export class Telemetry {
     this.unsubscribe();
     const w = this.o.writer;
     if (!w) return "closed";
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<"timed_out">((resolve) => {
-      timer = setTimeout(() => resolve("timed_out"), this.o.closeTimeoutMs ?? CLOSE_TIMEOUT_MS);
-    });
-    const closed = Promise.resolve()
-      .then(() => w.close())
-      .then(
-        () => "closed" as const,
-        // The store is already broken; nothing more can be saved.
-        () => "closed" as const,
-      );
-    const r = await Promise.race([closed, gaveUp]);
-    clearTimeout(timer);
-    return r;
+    // A writer that fails to close is a broken store: nothing more can be saved either way.
+    const closing = Promise.resolve().then(() => w.close());
+    const ms = this.o.closeTimeoutMs ?? TELEMETRY_CLOSE_TIMEOUT_MS;
+    return (await settlesWithin(closing, ms)) ? "closed" : "timed_out";
   }
 }
