@@ -30,7 +30,7 @@ import { LiteAbortSignal } from "./abort";
 import { TimeoutQueue } from "./timeout-queue";
 import type { SliSeries } from "../sli/recorder";
 import type { TrafficShift } from "./shift";
-import type { Attempt, AttemptResult, PipelineRequest, PipelineResult } from "./types";
+import type { Attempt, AttemptResult, DeferredSli, PipelineRequest, PipelineResult } from "./types";
 import type { UpstreamRuntime } from "./upstream-runtime";
 
 /** One upstream as a route sees it: the upstream's state, the route's breaker, its SLI series. */
@@ -166,9 +166,7 @@ export class RoutePipeline {
 
     if (run.aborted) return this.aborted(run, target, started, discard);
     if (run.succeeded) {
-      const latencyMs = this.clock.now() - started;
-      const sli = req.deferSli && run.permit ? { latencyMs, retried, fallback: false } : undefined;
-      if (sli === undefined) target.sli.record(run.lastOutcome!.kind, latencyMs, retried);
+      const sli = this.successSli(target.sli, req, run, started, retried, false);
       return {
         type: "response",
         response: run.response as R,
@@ -184,6 +182,24 @@ export class RoutePipeline {
 
     // Fallback.
     return this.fallback(req, deadline, call, discard, target, run, started, rateLimit);
+  }
+
+  /**
+   * A success in the SLIs: recorded in `series` now, or, when the caller settles it (a
+   * deferred success with deferSli), handed back as the sample to record then.
+   */
+  private successSli<R>(
+    series: SliSeries,
+    req: PipelineRequest,
+    run: Run<R>,
+    started: number,
+    retried: boolean,
+    fallback: boolean,
+  ): DeferredSli | undefined {
+    const latencyMs = this.clock.now() - started;
+    if (req.deferSli && run.permit) return { latencyMs, retried, fallback };
+    series.record(run.lastOutcome!.kind, latencyMs, retried, fallback);
+    return undefined;
   }
 
   private async fallback<R>(
@@ -230,10 +246,7 @@ export class RoutePipeline {
       if (second.aborted) return this.aborted(second, fb, started, discard);
       if (second.succeeded) {
         this.served("fallback_upstream", cause, target);
-        const latencyMs = this.clock.now() - started;
-        const sli =
-          req.deferSli && second.permit ? { latencyMs, retried, fallback: true } : undefined;
-        if (sli === undefined) fb.sli.record(second.lastOutcome!.kind, latencyMs, retried, true);
+        const sli = this.successSli(fb.sli, req, second, started, retried, true);
         return {
           type: "response",
           response: second.response as R,
