@@ -102,6 +102,12 @@ export class ControlLoop {
     }
   }
 
+  /** Not tried again until a newer revision: recorded as `config.refused`, with why. */
+  private refuse(rev: number, revision: number, at: number, errors: string[]): void {
+    this.refused = rev;
+    this.o.bus.emit({ type: "config.refused", at, revision, errors });
+  }
+
   private pollOnce(): boolean {
     let rev: number;
     try {
@@ -122,26 +128,16 @@ export class ControlLoop {
     }
     const at = this.o.wallNow();
     if (!("config" in r)) {
-      this.refused = rev;
-      this.o.bus.emit({
-        type: "config.refused",
-        at,
-        revision: r.revision,
-        errors: formatIssues(r.issues),
-      });
+      this.refuse(rev, r.revision, at, formatIssues(r.issues));
       return false;
     }
     const before = this.o.current();
     try {
       this.o.apply(r.config, r.revision);
     } catch (e) {
-      this.refused = rev;
-      this.o.bus.emit({
-        type: "config.refused",
-        at,
-        revision: r.revision,
-        errors: [`not applied: ${e instanceof Error ? e.message : String(e)}`],
-      });
+      this.refuse(rev, r.revision, at, [
+        `not applied: ${e instanceof Error ? e.message : String(e)}`,
+      ]);
       this.o.onError?.("apply", e);
       return false;
     }
