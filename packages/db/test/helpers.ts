@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { emptyCounts, LATENCY_CELLS, type SliBucket } from "@rg/core";
+import { emptyCounts, LATENCY_CELLS, type ResilienceEvent, type SliBucket } from "@rg/core";
 import {
   createEventWriter,
   openStore,
@@ -98,3 +98,16 @@ export const eventCount = (store: Store) =>
   store.sqlite.prepare("SELECT coalesce(sum(count), 0) FROM event_chunks").pluck().get() as number;
 
 export const FIXTURES = join(import.meta.dirname, "fixtures");
+
+/** An SLO burn on `route` at `at`, fast enough to open an incident. */
+export function sloBurn(route: string, at: number): ResilienceEvent {
+  return {
+    type: "slo.burn",
+    at,
+    route,
+    longBurnRate: 20,
+    shortBurnRate: 20,
+    threshold: 14.4,
+    budgetRemaining: 0.2,
+  };
+}

@@ -16,7 +16,7 @@ import {
   updateIncidentsFromEvents,
   writeSnapshot,
 } from "../src/index";
-import { bootstrapInput, tempStore, type TempStore } from "./helpers";
+import { bootstrapInput, sloBurn, tempStore, type TempStore } from "./helpers";
 
 let t: TempStore;
 beforeEach(() => {
@@ -204,21 +204,7 @@ describe("incidents", () => {
 
   it("does not close an incident that got activity from another connection just before", () => {
     const dashboard = t.reopen();
-    const [id] = updateIncidentsFromEvents(
-      t.store,
-      [
-        {
-          type: "slo.burn",
-          at: T,
-          route: "r",
-          longBurnRate: 20,
-          shortBurnRate: 20,
-          threshold: 14.4,
-          budgetRemaining: 0.2,
-        },
-      ],
-      T,
-    );
+    const [id] = updateIncidentsFromEvents(t.store, [sloBurn("r", T)], T);
     const now = T + 6 * MIN;
     // An operator's note commits on another connection right before the write transaction.
     const sqlite = t.store.sqlite;

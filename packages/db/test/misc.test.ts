@@ -17,7 +17,7 @@ import {
   writeSnapshot,
 } from "../src/index";
 import { user } from "../src/schema";
-import { bucket, tempStore, type TempStore } from "./helpers";
+import { bucket, sloBurn, tempStore, type TempStore } from "./helpers";
 
 let t: TempStore;
 beforeEach(() => {
@@ -197,21 +197,7 @@ describe("maintenance", () => {
   /** One second of SLI data and an incident opened by an SLO burn, both at T. */
   const secondAndIncident = () => {
     writeSliBuckets(t.store, [bucket(T, "r", "u", { success: 5 })]);
-    updateIncidentsFromEvents(
-      t.store,
-      [
-        {
-          type: "slo.burn",
-          at: T,
-          route: "r",
-          longBurnRate: 20,
-          shortBurnRate: 20,
-          threshold: 14.4,
-          budgetRemaining: 0.2,
-        },
-      ],
-      T,
-    );
+    updateIncidentsFromEvents(t.store, [sloBurn("r", T)], T);
   };
 
   it("rolls up seconds and resolves quiet incidents, retention only when asked", () => {
