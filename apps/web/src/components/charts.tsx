@@ -86,10 +86,13 @@ export function RequestsChart({
         <YAxis
           tick={AXIS}
           width={48}
-          tickFormatter={(v: number) => formatRate(v)}
+          tickFormatter={(v: number) => formatRate(v, { exact: true })}
           label={{ value: "req/s", angle: -90, position: "insideLeft", style: AXIS }}
         />
-        <Tooltip labelFormatter={tooltipLabel} formatter={(v) => formatRate(Number(v))} />
+        <Tooltip
+          labelFormatter={tooltipLabel}
+          formatter={(v) => formatRate(Number(v), { exact: true })}
+        />
         <Legend wrapperStyle={{ fontSize: 12 }} />
         {OUTCOMES.map((o) => (
           <Area

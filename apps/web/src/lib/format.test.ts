@@ -49,6 +49,25 @@ describe("formatPercent", () => {
     expect(formatPercent(0.999, { fraction: true, digits: 1 })).toBe("99.9%");
     expect(formatPercent(null)).toBe("—");
   });
+
+  it("shows SLO targets with the decimals that tell them from 100%", () => {
+    expect(formatPercent(0.99999 * 100, { digits: 2 })).toBe("99.999%");
+    expect(formatPercent(0.99995 * 100, { digits: 2 })).toBe("99.995%");
+    expect(formatPercent(0.9995 * 100, { digits: 2 })).toBe("99.95%");
+    expect(formatPercent(0.999 * 100, { digits: 2 })).toBe("99.9%");
+    expect(formatPercent(0.995 * 100)).toBe("99.5%");
+    expect(formatPercent(0.999 * 100)).toBe("99.9%");
+    expect(formatPercent(0.99 * 100)).toBe("99%");
+    expect(formatPercent(100)).toBe("100%");
+    expect(formatPercent(99.99999)).toBe(">99.999%");
+  });
+
+  it("never shows a non-zero value as 0%", () => {
+    expect(formatPercent(0.003)).toBe("<0.01%");
+    expect(formatPercent(0.00003, { fraction: true })).toBe("<0.01%");
+    expect(formatPercent(0.3, { digits: 0 })).toBe("<1%");
+    expect(formatPercent(-0.003)).toBe(">-0.01%");
+  });
 });
 
 describe("small formats", () => {
@@ -60,6 +79,11 @@ describe("small formats", () => {
     expect(formatRate(12.5)).toBe("13");
     expect(formatRate(2.46)).toBe("2.5");
     expect(formatRate(1234)).toBe("1.2k");
+    expect(formatRate(2 / 60)).toBe("<0.1");
+    expect(formatRate(2 / 60, { exact: true })).toBe("0.033");
+    expect(formatRate(0.05)).toBe("0.1");
+    expect(formatBurn(0.02)).toBe("<0.1×");
+    expect(formatMs(0.01)).toBe("<0.1 ms");
     expect(formatBurn(14.4)).toBe("14.4×");
     expect(formatBurn(0.25)).toBe("0.3×");
     expect(formatClock(Date.UTC(2026, 10, 23, 3, 4, 5))).toBe("03:04:05");

@@ -46,14 +46,21 @@ export function formatAgo(at: number | null | undefined, now: number): string {
 /** A latency in ms: "0.8 ms", "42 ms", "1.25 s". */
 export function formatMs(ms: number | null | undefined): string {
   if (missing(ms)) return DASH;
+  if (ms > 0 && ms < 0.05) return "<0.1 ms";
   if (ms < 10) return `${trim(ms, 1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return `${trim(ms / 1000, 2)} s`;
 }
 
+/** Most decimals a percentage just below 100 is given before it reads ">99.999%". */
+const MAX_NEAR_100_DIGITS = 3;
+
 /**
  * A percentage. `value` is already a percentage (0–100) unless `fraction` is set (0–1).
- * Small non-zero values keep a significant digit so "0.04 %" is not shown as "0 %".
+ * `digits` (default: 2 below 0.1, 1 below 10, else 0) are the decimals shown, trailing zeros
+ * dropped. Rounding never hides that a value is not 0 or not 100: 0.003 reads "<0.01%", and
+ * 99.5 or a 99.999% target keep the decimals that tell them from 100 ("99.5%", "99.999%"),
+ * up to three; closer still reads ">99.999%".
  */
 export function formatPercent(
   value: number | null | undefined,
@@ -63,14 +70,29 @@ export function formatPercent(
   const p = opts.fraction ? value * 100 : value;
   if (p === 0) return "0%";
   const abs = Math.abs(p);
-  const digits = opts.digits ?? (abs < 0.1 ? 2 : abs < 10 ? 1 : 0);
+  let digits = opts.digits ?? (abs < 0.1 ? 2 : abs < 10 ? 1 : 0);
+  if (Number(abs.toFixed(digits)) === 0) {
+    const bound = trim(10 ** -digits, digits);
+    return p > 0 ? `<${bound}%` : `>-${bound}%`;
+  }
+  if (abs < 100) {
+    while (digits < MAX_NEAR_100_DIGITS && Number(abs.toFixed(digits)) >= 100) digits++;
+    if (Number(abs.toFixed(digits)) >= 100) {
+      const bound = (100 - 10 ** -digits).toFixed(digits);
+      return p > 0 ? `>${bound}%` : `<-${bound}%`;
+    }
+  }
   return `${trim(p, digits)}%`;
 }
 
-/** Requests per second: "0", "0.4", "12.5", "1.2k". */
-export function formatRate(rps: number | null | undefined): string {
+/**
+ * Requests per second: "0", "0.4", "12.5", "1.2k". A non-zero rate that would round to 0
+ * reads "<0.1", or with `exact` two significant digits ("0.033"), for chart axes and tooltips.
+ */
+export function formatRate(rps: number | null | undefined, opts: { exact?: boolean } = {}): string {
   if (missing(rps)) return DASH;
   if (rps === 0) return "0";
+  if (Math.abs(rps) < 0.05) return opts.exact ? String(Number(rps.toPrecision(2))) : "<0.1";
   if (rps < 10) return trim(rps, 1);
   if (rps < 1000) return String(Math.round(rps));
   return `${trim(rps / 1000, 1)}k`;
@@ -79,6 +101,7 @@ export function formatRate(rps: number | null | undefined): string {
 /** A burn rate multiple: "0.3×", "14.4×". */
 export function formatBurn(rate: number | null | undefined): string {
   if (missing(rate)) return DASH;
+  if (rate > 0 && rate < 0.05) return "<0.1×";
   return `${trim(rate, rate < 100 ? 1 : 0)}×`;
 }
 
