@@ -9,6 +9,7 @@ import {
   filterRawResponseHeaders,
   forwardedFor,
   frameUpstreamBody,
+  hostOf,
   stripHopByHop,
 } from "./headers";
 
@@ -189,6 +190,14 @@ describe("request target and Host", () => {
     expect(checkTarget(req("/x", ["Host", "[::1]:8080"])).ok).toBe(true);
   });
 
+  it("gives the path in its normal form, from either target form", () => {
+    expect(checkTarget(req("/api//%6cogin?next=//x", ["Host", "a"]))).toEqual({
+      ok: true,
+      path: "/api/login?next=//x",
+    });
+    expect(checkTarget(req("http://a//b/%7e", ["Host", "a"]))).toEqual({ ok: true, path: "/b/~" });
+  });
+
   it("refuses what RFC 9112 says a server must refuse, naming the reason", () => {
     const cases: [IncomingMessage, RegExp][] = [
       [req("/x", []), /needs a Host/],
@@ -199,6 +208,9 @@ describe("request target and Host", () => {
       [req("*", ["Host", "a"]), /absolute path/],
       [req("/x#f", ["Host", "a"]), /fragment/],
       [req("/x/../y", ["Host", "a"]), /segment/],
+      [req("/x/%2e%2E/y", ["Host", "a"]), /segment/],
+      [req("/x/..;a/y", ["Host", "a"]), /segment with parameters/],
+      [req("/x%2Fy", ["Host", "a"]), /encoded/],
       [req("/x", ["Host", "a"], "0.9"), /HTTP\/0\.9/],
     ];
     for (const [r, why] of cases) {
@@ -211,6 +223,20 @@ describe("request target and Host", () => {
     }
     const v2 = checkTarget(req("/x", ["Host", "a"], "2.0"));
     expect(v2).toMatchObject({ ok: false, code: "RG_VERSION_NOT_SUPPORTED" });
+  });
+});
+
+describe("hostOf", () => {
+  const of = (host?: string) => hostOf({ headers: { host } } as unknown as IncomingMessage);
+
+  it("is the host in lower case, without its port or one trailing dot", () => {
+    expect(of("Admin.Example.com")).toBe("admin.example.com");
+    expect(of("admin.example.com.")).toBe("admin.example.com");
+    expect(of("ADMIN.example.com.:8080")).toBe("admin.example.com");
+    expect(of("admin.example.com..")).toBe("admin.example.com.");
+    expect(of("[::1]:8080")).toBe("[::1]");
+    expect(of(".")).toBe("");
+    expect(of(undefined)).toBe("");
   });
 });
 

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
 import { HTTP_TOKEN, hasDotSegment, isHopByHop, type GatewayConfig } from "@rg/core";
+import { needsNormalising, normalisePath } from "../routing/normalise";
 
 const NO_TOKENS: readonly string[] = [];
 
@@ -149,7 +150,8 @@ function refused(detail: string): TargetCheck {
  * The request line and Host, checked before routing (RFC 9112 §2.3, §3.2): HTTP/1.x only,
  * exactly one valid Host on HTTP/1.1, no fragment, no dot-segments, and the target in
  * origin-form or absolute-form. An absolute-form target's authority replaces Host, as a
- * server must use it and a proxy must forward it (§3.2.2). Returns the path to route.
+ * server must use it and a proxy must forward it (§3.2.2). Returns the path to route and to
+ * forward, in its normal form (normalisePath), so both see the same path.
  */
 export function checkTarget(req: IncomingMessage): TargetCheck {
   if (req.httpVersionMajor !== 1) {
@@ -184,6 +186,11 @@ export function checkTarget(req: IncomingMessage): TargetCheck {
     path = abs[2] === "" ? "/" : abs[2]!.charCodeAt(0) === 47 ? abs[2]! : `/${abs[2]!}`;
   }
   if (path.indexOf("#") !== -1) return refused("a request target cannot carry a fragment");
+  if (needsNormalising(path)) {
+    const n = normalisePath(path);
+    if (!n.ok) return refused(n.detail);
+    path = n.path;
+  }
   if (hasDotSegment(path)) return refused("the path has a '.' or '..' segment");
   return { ok: true, path };
 }
@@ -253,7 +260,10 @@ export function prepareUpstreamHeaders(
   }
 }
 
-/** Host header without its port, lower-cased. */
+/**
+ * Host header without its port or one trailing dot, lower-cased: `example.com.` is the same
+ * name as `example.com` (the absolute form of it), and upstreams serve it as such.
+ */
 export function hostOf(req: IncomingMessage): string {
   const host = req.headers.host;
   if (!host) return "";
@@ -262,7 +272,9 @@ export function hostOf(req: IncomingMessage): string {
     return host.slice(0, end + 1).toLowerCase();
   }
   const colon = host.indexOf(":");
-  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+  let end = colon === -1 ? host.length : colon;
+  if (end > 0 && host.charCodeAt(end - 1) === 46 /* . */) end--;
+  return (end === host.length ? host : host.slice(0, end)).toLowerCase();
 }
 
 export interface Consumer {

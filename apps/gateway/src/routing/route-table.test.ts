@@ -33,6 +33,26 @@ describe("RouteTable", () => {
     expect(t.match("GET", "h", "/api/users/2")?.upstreamPath).toBe("/api/users/2");
   });
 
+  it("ends a segment at ';', keeping the parameter when it strips the prefix", () => {
+    expect(t.match("GET", "h", "/api/users;v=1")?.route.id).toBe("apiUsers");
+    expect(t.match("GET", "h", "/api;v=1")?.upstreamPath).toBe("/;v=1");
+    expect(t.match("GET", "h", "/api/usersX;v=1")?.route.id).toBe("api");
+  });
+
+  it("matches prefixes in the normal form of request paths", () => {
+    const n = new RouteTable(
+      loadConfig({
+        upstreams: config.upstreams,
+        routes: {
+          root: { match: { pathPrefix: "/" }, upstream: "a" },
+          cafe: { match: { pathPrefix: "/caf%c3%a9//%7eme" }, upstream: "a" },
+        },
+      }),
+    );
+    expect(n.routes().map((r) => r.prefix)).toContain("/caf%C3%A9/~me");
+    expect(n.match("GET", "h", "/caf%C3%A9/~me/x")?.route.id).toBe("cafe");
+  });
+
   it("returns undefined when nothing matches", () => {
     const only = new RouteTable(
       loadConfig({

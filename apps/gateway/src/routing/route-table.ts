@@ -1,8 +1,10 @@
 /**
  * Route matching: method, host (without port) and the longest path prefix. Built once per
- * config; matching allocates nothing.
+ * config; matching allocates nothing. Paths are matched in the normal form checkTarget gives
+ * them (normalise.ts), and prefixes are put in the same form here.
  */
 import type { Config, RouteConfig } from "@rg/core";
+import { needsNormalising, normalisePath } from "./normalise";
 
 export interface RouteEntry {
   id: string;
@@ -18,13 +20,22 @@ export interface RouteMatch {
   upstreamPath: string;
 }
 
+/** A `;` ends a segment as `/` and `?` do: `/login;jsessionid=1` is `/login` with a parameter. */
 function prefixMatches(path: string, prefix: string): boolean {
   if (prefix === "/") return true;
   if (!path.startsWith(prefix)) return false;
   if (path.length === prefix.length) return true;
   if (prefix.endsWith("/")) return true;
   const c = path.charCodeAt(prefix.length);
-  return c === 47 /* / */ || c === 63; /* ? */
+  return c === 47 /* / */ || c === 63 /* ? */ || c === 59; /* ; */
+}
+
+/** A configured prefix in the normal form of the paths it is matched with. */
+function normalPrefix(prefix: string): string {
+  if (!needsNormalising(prefix)) return prefix;
+  const n = normalisePath(prefix);
+  // One that normalisePath refuses matches no request anyway: every such request is refused.
+  return n.ok ? n.path : prefix;
 }
 
 export class RouteTable {
@@ -35,7 +46,7 @@ export class RouteTable {
       .map(([id, r]) => ({
         id,
         config: r,
-        prefix: r.match.pathPrefix,
+        prefix: normalPrefix(r.match.pathPrefix),
         methods: r.match.methods ? new Set(r.match.methods) : undefined,
         host: r.match.host?.toLowerCase(),
       }))
@@ -71,5 +82,6 @@ function strip(url: string, prefix: string): string {
   const base = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
   const rest = url.slice(base.length);
   if (rest === "") return "/";
-  return rest.startsWith("?") ? `/${rest}` : rest;
+  const c = rest.charCodeAt(0);
+  return c === 63 /* ? */ || c === 59 /* ; */ ? `/${rest}` : rest;
 }
