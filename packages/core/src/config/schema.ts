@@ -194,14 +194,14 @@ export const retryBudgetSchema = z
   .object({
     percent: percent
       .default(20)
-      .describe("Retries in flight may be at most this % of active requests…"),
+      .describe("Retries in flight may be at most this % of active requests, rounded down…"),
     minConcurrent: z
       .number()
       .int()
       .min(0)
       .max(10_000)
       .default(3)
-      .describe("…plus this floor (Envoy's 20% / 3)."),
+      .describe("…or this many, whichever is larger (Envoy's 20% / 3)."),
   })
   .strict();
 

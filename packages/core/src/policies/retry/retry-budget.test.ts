@@ -21,6 +21,25 @@ describe("RetryBudget", () => {
     expect(b.tryStartRetry()).toBe(true);
   });
 
+  it("rounds the percentage down, as Envoy does", () => {
+    // 10 % of 1 active request allows no retry: minConcurrent 0 leaves the ratio alone.
+    const b = new RetryBudget({ percent: 10, minConcurrent: 0 });
+    b.requestStarted();
+    expect(b.limit()).toBe(0);
+    expect(b.tryStartRetry()).toBe(false);
+    // 25 % of 10 is 2.5: two retries, not three.
+    const c = new RetryBudget({ percent: 25, minConcurrent: 0 });
+    for (let i = 0; i < 10; i++) c.requestStarted();
+    expect(c.limit()).toBe(2);
+    expect(c.tryStartRetry()).toBe(true);
+    expect(c.tryStartRetry()).toBe(true);
+    expect(c.tryStartRetry()).toBe(false);
+    // 20 % of 19 is 3.8: the floor of 3 applies, not 4.
+    const d = new RetryBudget({ percent: 20, minConcurrent: 3 });
+    for (let i = 0; i < 19; i++) d.requestStarted();
+    expect(d.limit()).toBe(3);
+  });
+
   it("never lets counters go negative on unbalanced finishes", () => {
     const b = new RetryBudget({ percent: 20, minConcurrent: 0 });
     b.requestFinished();

@@ -1,6 +1,7 @@
 /**
  * An Envoy-style retry budget, one per upstream: retries in flight may be at most
- * `percent`% of the requests in flight, or `minConcurrent`, whichever is larger. Under a
+ * `percent`% of the requests in flight, rounded down, or `minConcurrent`, whichever is
+ * larger (Envoy's max(min_retry_concurrency, ⌊budget_percent · active⌋)). Under a
  * total outage this caps the extra load retries add (≈ percent %), where a fixed
  * "3 attempts" would triple it.
  *
@@ -51,9 +52,9 @@ export class RetryBudget {
     if (this.retrying > 0) this.retrying--;
   }
 
-  /** Retries allowed in flight right now. */
+  /** Retries allowed in flight right now: a whole number. */
   limit(): number {
-    return Math.max(this.cfg.minConcurrent, (this.cfg.percent * this.active) / 100);
+    return Math.max(this.cfg.minConcurrent, Math.floor((this.cfg.percent * this.active) / 100));
   }
 
   stats(): RetryBudgetStats {
