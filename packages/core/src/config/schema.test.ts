@@ -33,6 +33,14 @@ function routesMatching(matches: Record<string, Record<string, unknown>>) {
   });
 }
 
+/** A config whose one upstream is probed at `path`. */
+function withHealthPath(path: string) {
+  return validateConfig({
+    upstreams: { a: { endpoints: { x: { url: "http://10.0.0.5:8080" } }, healthCheck: { path } } },
+    routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
+  });
+}
+
 const example = readFileSync(join(import.meta.dirname, "../../../../config/example.yaml"), "utf8");
 
 describe("config schema", () => {
@@ -211,18 +219,22 @@ describe("config schema", () => {
   });
 
   it("refuses a health-check path that is no path on the endpoint", () => {
-    const withPath = (path: string) =>
-      validateConfig({
-        upstreams: {
-          a: { endpoints: { x: { url: "http://10.0.0.5:8080" } }, healthCheck: { path } },
-        },
-        routes: { pay: { match: { pathPrefix: "/p" }, upstream: "a" } },
-      });
-    expect(withPath("/ready?full=1").ok).toBe(true);
-    for (const path of ["//health", "health", ""]) {
-      const r = withPath(path);
+    expect(withHealthPath("/ready?full=1").ok).toBe(true);
+    for (const path of ["//health", "health", "", "http://other.test/health", "\\\\other.test"]) {
+      const r = withHealthPath(path);
       expect(refusals(r)).toEqual([
         "upstreams.a.healthCheck.path: must be a path starting with a single /, such as /health",
+      ]);
+    }
+  });
+
+  it("refuses a health-check path that a URL parser would send to another host", () => {
+    expect(withHealthPath("/health%5Cx").ok).toBe(true);
+    // `\` reads as `/` and a tab or newline is dropped: each of these names another host,
+    // or no URL at all.
+    for (const path of ["/\\other.test:9/health", "/\\", "/\t/other.test", "/\n/x", "/a\u0000"]) {
+      expect(refusals(withHealthPath(path)), JSON.stringify(path)).toEqual([
+        "upstreams.a.healthCheck.path: must not hold a backslash or a control character: a URL parser reads \\ as / and drops tabs and newlines, so the probe could go to another host (percent-encode them: \\ is %5C)",
       ]);
     }
   });

@@ -341,13 +341,32 @@ export const outlierSchema = z
   })
   .strict();
 
+/** Stands in for an endpoint when checking where a health-check path resolves. */
+const PROBE_BASE = "http://endpoint.invalid/";
+
+/**
+ * The gateway probes `new URL(path, endpoint)`. URL parsing reads `\` as `/` and drops tabs and
+ * newlines, so `//name`, `/\name` or `/<tab>/name` would send the probe to another host.
+ */
+function healthCheckPathProblem(path: string): string | undefined {
+  if (!path.startsWith("/") || path.startsWith("//"))
+    return "must be a path starting with a single /, such as /health";
+  if (/[\\\x00-\x1f\x7f]/.test(path))
+    return "must not hold a backslash or a control character: a URL parser reads \\ as / and drops tabs and newlines, so the probe could go to another host (percent-encode them: \\ is %5C)";
+  if (
+    !URL.canParse(path, PROBE_BASE) ||
+    new URL(path, PROBE_BASE).origin !== new URL(PROBE_BASE).origin
+  )
+    return "must be a path on the endpoint: it resolves to another host";
+  return undefined;
+}
+
 export const healthCheckSchema = z
   .object({
     enabled: z.boolean().default(false).describe("Probe each endpoint actively."),
     path: z
       .string()
-      // `//name/...` would be read as another host to probe, not a path on the endpoint.
-      .regex(/^\/(?!\/)/, "must be a path starting with a single /, such as /health")
+      .superRefine(refuseWith(healthCheckPathProblem))
       .default("/health")
       .describe("Path requested with GET on each endpoint."),
     intervalMs: ms()
