@@ -185,6 +185,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
   server.on("error", (err) => logger.error({ err }, "traffic server error"));
 
   const applyConfig = (next: Config, rev = active.revision + 1): void => {
+    // What can refuse the revision runs first: a refused one leaves the previous config
+    // serving and its health probes running. The runtime checks before it changes anything.
+    const nextActive = activeConfig(next, rev, new RouteTable(next));
+    const probes = health.plan(next);
+    const limits = serverLimits(next.gateway);
     runtime.apply(next);
     const configured = new Map<string, Set<string>>();
     for (const [id, u] of Object.entries(next.upstreams)) {
@@ -198,16 +203,15 @@ export async function startGateway(opts: StartGatewayOptions): Promise<Gateway> 
     adapter.retainOnly(configured);
     cache.resize(next.gateway.cache.maxBytes);
     // In-flight requests keep the ActiveConfig they read; new ones see this one.
-    active = activeConfig(next, rev, new RouteTable(next));
+    active = nextActive;
     // The parser's limits that Node reads per connection check apply at once; the listeners
     // and the header size limit are fixed at start (overrides of them are refused).
-    const limits = serverLimits(next.gateway);
     server.keepAliveTimeout = limits.keepAliveTimeout;
     server.headersTimeout = limits.headersTimeout;
     server.requestTimeout = limits.requestTimeout;
     for (const issue of startupOnlyChanges(startConfig, next))
       logger.warn({ path: issue.path }, `config: ${issue.path} ${issue.message}`);
-    health.restart(next);
+    health.start(probes);
     upgrades.reconcile(active);
   };
   applyConfig(config, revision);

@@ -216,6 +216,38 @@ describe("active health checks", () => {
     await until(() => ep().healthy, 3000);
   });
 
+  it("a revision whose health-check path would leave the endpoint is refused whole, and probing goes on", async () => {
+    const revision = gw.revision();
+    const served = gw.config();
+    // The store refuses it: a URL parser reads `\\` as `/`, which names another host.
+    const r = setOverride(operator, {
+      path: "upstreams.checked.healthCheck.path",
+      value: "/\\other.test/health",
+      actor: "alice",
+      role: "operator",
+      reason: "typo",
+    });
+    expect(r.ok).toBe(false);
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(["upstreams.checked.healthCheck.path"]);
+    // A config that bypassed the schema is refused by the gateway before it changes anything.
+    const bad = structuredClone(served);
+    bad.upstreams.checked!.healthCheck.path = "/\\";
+    bad.routes.api!.mode = "read_only";
+    expect(() => gw.applyConfig(bad, revision + 1)).toThrow(
+      /upstreams\.checked\.healthCheck\.path/,
+    );
+    expect(gw.revision()).toBe(revision);
+    expect(gw.config()).toBe(served);
+    expect((await request(`${gw.url}/api/x`, { method: "POST", body: "{}" })).status).toBe(200);
+    // The previous config's probes still run: an endpoint going down and back up is seen.
+    const [p1] = demo.services.checked!.ports;
+    const ep = () => gw.runtime.snapshot().upstreams.checked!.endpoints.find((e) => e.id === "a")!;
+    await demo.setBehaviour("checked", { down: true }, p1);
+    await until(() => !ep().healthy, 3000);
+    await demo.setBehaviour("checked", { down: false }, p1);
+    await until(() => ep().healthy, 3000);
+  });
+
   it("reports an upstream whose endpoints are all unhealthy", async () => {
     await demo.setBehaviour("checked", { down: true });
     await until(

@@ -107,4 +107,62 @@ describe("active health checks", () => {
     );
     expect(uncaught.exceptions).toBe(0);
   });
+
+  it("refuse a config whose probe would leave its endpoint, and keep the probes running", async () => {
+    const results = probe(configFor(url));
+    answer = (res) => res.end("ok");
+    await until(() => results.length >= 1);
+    const bad = configFor(url);
+    // Past the schema: a URL parser reads `\\` as `/`, so this names another host.
+    bad.upstreams.svc!.healthCheck.path = "/\\other.test/health";
+    expect(() => checker!.restart(bad)).toThrow(
+      `upstreams.svc.healthCheck.path "/\\\\other.test/health" on endpoint a (${url}): resolves to another host (other.test)`,
+    );
+    const seen = results.length;
+    await until(() => results.length >= seen + 2);
+    expect(results.every((r) => r.passed)).toBe(true);
+  });
+
+  it("keep probing every endpoint when the target of one throws", async () => {
+    answer = (res) => res.end("ok");
+    const config = loadConfig({
+      upstreams: Object.fromEntries(
+        ["svc", "broken", "gone"].map((id) => [
+          id,
+          {
+            endpoints: { a: { url } },
+            healthCheck: { enabled: true, intervalMs: 100, timeoutMs: 150 },
+          },
+        ]),
+      ),
+      routes: { svc: { match: { pathPrefix: "/" }, upstream: "svc" } },
+    });
+    const passed: string[] = [];
+    let brokenCalls = 0;
+    let goneCalls = 0;
+    checker = new HealthChecker((upstream) => {
+      if (upstream === "gone") {
+        goneCalls++;
+        throw new Error("no such upstream");
+      }
+      if (upstream === "broken")
+        return {
+          recordHealthCheck: () => {
+            brokenCalls++;
+            throw new Error("record failed");
+          },
+          healthCheckIntervalMs: () => {
+            throw new Error("interval failed");
+          },
+        };
+      return {
+        recordHealthCheck: (_id, ok) => void (ok && passed.push(upstream)),
+        healthCheckIntervalMs: () => 20,
+      };
+    });
+    checker.restart(config);
+    // Each goes on at its interval: neither failing one stops itself or the others.
+    await until(() => brokenCalls >= 2 && goneCalls >= 2 && passed.length >= 4, 5000);
+    expect(uncaught.exceptions).toBe(0);
+  });
 });
