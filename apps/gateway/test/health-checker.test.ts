@@ -1,6 +1,6 @@
 /** Active health checks against real endpoints on loopback: what passes, what fails. */
 import http, { type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "@rg/core";
 import { HealthChecker, type HealthTarget } from "../src/health/health-checker";
@@ -9,13 +9,13 @@ import { trackUncaught, uncaught, until } from "./harness";
 trackUncaught();
 
 /** What each endpoint's /health does, set per test. */
-let answer: (res: http.ServerResponse) => void;
+let answer: (res: http.ServerResponse, req: http.IncomingMessage) => void;
 let server: Server;
 let url: string;
 let checker: HealthChecker | undefined;
 
 beforeAll(async () => {
-  server = http.createServer((_req, res) => answer(res));
+  server = http.createServer((req, res) => answer(res, req));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -164,5 +164,61 @@ describe("active health checks", () => {
     // Each goes on at its interval: neither failing one stops itself or the others.
     await until(() => brokenCalls >= 2 && goneCalls >= 2 && passed.length >= 4, 5000);
     expect(uncaught.exceptions).toBe(0);
+  });
+
+  it("probe upstreams on the same host and port without one waiting for the other", async () => {
+    // `slow` answers its path after 300 ms; `fast` answers at once and must within 150 ms.
+    answer = (res, req) => {
+      if (req.url === "/slow") setTimeout(() => res.end("ok"), 300);
+      else res.end("ok");
+    };
+    const check = (path: string, timeoutMs: number) => ({
+      endpoints: { a: { url } },
+      healthCheck: { enabled: true, path, intervalMs: 100, timeoutMs },
+    });
+    const config = loadConfig({
+      upstreams: { slow: check("/slow", 1000), fast: check("/fast", 150) },
+      routes: { svc: { match: { pathPrefix: "/" }, upstream: "fast" } },
+    });
+    const results: Record<string, { passed: boolean; detail: string }[]> = { slow: [], fast: [] };
+    checker = new HealthChecker((upstream) => ({
+      recordHealthCheck: (_id, passed, detail) => results[upstream]!.push({ passed, detail }),
+      healthCheckIntervalMs: () => 20,
+    }));
+    checker.restart(config);
+    await until(() => results.slow!.length >= 3, 5000);
+    expect(results.slow!.every((r) => r.passed)).toBe(true);
+    expect(results.fast!.length).toBeGreaterThan(3);
+    expect(results.fast!.filter((r) => !r.passed)).toEqual([]);
+  });
+
+  it("hold at most one socket per probe and close them on restart and close", async () => {
+    answer = (res) => res.end("ok");
+    const open = new Set<Socket>();
+    let opened = 0;
+    const track = (s: Socket) => {
+      opened++;
+      open.add(s);
+      s.on("close", () => open.delete(s));
+    };
+    server.on("connection", track);
+    try {
+      const results = probe(configFor(url));
+      await until(() => results.length >= 3);
+      // Keep-alive: the probes of one endpoint reuse one connection.
+      expect(opened).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        const seen = results.length;
+        checker!.restart(configFor(url));
+        await until(() => results.length >= seen + 2);
+        // The restart closed the previous probe's socket; the new probe opened one.
+        await until(() => open.size === 1);
+        expect(opened).toBe(2 + i);
+      }
+      checker!.close();
+      await until(() => open.size === 0);
+    } finally {
+      server.off("connection", track);
+    }
   });
 });

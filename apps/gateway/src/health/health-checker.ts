@@ -27,12 +27,16 @@ export interface HealthPlan {
 interface Probe {
   timer: NodeJS.Timeout | undefined;
   req: http.ClientRequest | undefined;
+  /**
+   * The probe's own keep-alive socket. A shared pool would make the probes of upstreams on the
+   * same host and port wait for each other, and the wait would count against their timeouts.
+   */
+  agent: http.Agent;
 }
 
 export class HealthChecker {
   private probes: Probe[] = [];
   private generation = 0;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly targetOf: (upstream: string) => HealthTarget | undefined) {}
 
@@ -72,7 +76,9 @@ export class HealthChecker {
     this.stop();
     const gen = ++this.generation;
     for (const spec of plan.probes) {
-      const probe: Probe = { timer: undefined, req: undefined };
+      // One request at a time: the next probe is scheduled when the last one is done.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+      const probe: Probe = { timer: undefined, req: undefined, agent };
       this.probes.push(probe);
       this.run(spec, probe, gen);
     }
@@ -117,7 +123,7 @@ export class HealthChecker {
         schedule(next);
       };
       try {
-        req = http.get(url, { agent: this.agent }, (res) => {
+        req = http.get(url, { agent: probe.agent }, (res) => {
           const status = res.statusCode ?? 0;
           const ok = hc.expectStatus.includes(status);
           res.on("end", () => {
@@ -158,12 +164,12 @@ export class HealthChecker {
     for (const p of this.probes) {
       if (p.timer) clearTimeout(p.timer);
       p.req?.destroy();
+      p.agent.destroy();
     }
     this.probes = [];
   }
 
   close(): void {
     this.stop();
-    this.agent.destroy();
   }
 }
