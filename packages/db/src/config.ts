@@ -166,6 +166,98 @@ export function effectiveConfig(store: Store, nowWall = Date.now()): EffectiveCo
   })();
 }
 
+/**
+ * What the effective config is made of, unvalidated: the newest bootstrap as written and the
+ * live overrides in revision order. `bootstrap` is undefined when none is stored.
+ */
+export function configSources(
+  store: Store,
+  nowWall = Date.now(),
+): { revision: number; bootstrap: unknown; overrides: OverrideRow[] } {
+  return store.sqlite.transaction(() => ({
+    revision: currentRevision(store),
+    bootstrap: latestBootstrap(store)?.input,
+    overrides: liveOverrides(store, nowWall),
+  }))();
+}
+
+export interface LastValidConfig {
+  config: Config;
+  /** When the bootstrap and overrides it was made from stood as they did (the change before). */
+  from: number;
+  /** When the next change made it stop validating; null when it is the current config. */
+  until: number | null;
+  /**
+   * "history": a state the store held. "bootstrap": none of the recent states validates, so
+   * the newest bootstrap alone, which a gateway starting now would serve.
+   */
+  source: "history" | "bootstrap";
+}
+
+/** How many earlier states {@link lastValidConfig} tries before the bootstrap alone. */
+const LAST_VALID_STATES = 50;
+
+/**
+ * The newest config the store held that validates: the bootstrap and overrides as they stood
+ * after each recorded change (a bootstrap written, an override set, ended or expired), newest
+ * first, up to `maxStates` of them; then the newest bootstrap alone. Null without a bootstrap.
+ */
+export function lastValidConfig(
+  store: Store,
+  nowWall = Date.now(),
+  maxStates = LAST_VALID_STATES,
+): LastValidConfig | null {
+  return store.sqlite.transaction(() => {
+    const times = prepared(
+      store,
+      `SELECT t FROM (
+         SELECT at AS t FROM config_bootstrap
+         UNION SELECT created_at FROM overrides
+         UNION SELECT ended_at FROM overrides WHERE ended_at IS NOT NULL
+         UNION SELECT expires_at FROM overrides WHERE expires_at IS NOT NULL)
+       WHERE t <= @now ORDER BY t DESC LIMIT @limit`,
+    )
+      .pluck()
+      .all({ now: nowWall, limit: maxStates }) as number[];
+    let until: number | null = null;
+    for (const at of times) {
+      const boot = prepared(
+        store,
+        "SELECT input_json FROM config_bootstrap WHERE at <= ? ORDER BY id DESC LIMIT 1",
+      )
+        .pluck()
+        .get(at) as string | undefined;
+      if (boot !== undefined) {
+        const rows = store.db
+          .select()
+          .from(overrides)
+          .where(
+            and(
+              lte(overrides.createdAt, at),
+              or(isNull(overrides.endedAt), gt(overrides.endedAt, at)),
+              or(isNull(overrides.expiresAt), gt(overrides.expiresAt, at)),
+            ),
+          )
+          .orderBy(asc(overrides.revision), asc(overrides.id))
+          .all()
+          .map(toOverrideRow);
+        const r = applyOverrides(JSON.parse(boot) as unknown, asOverrides(rows));
+        if (r.ok) return { config: r.config, from: at, until, source: "history" as const };
+      }
+      until = at;
+    }
+    const boot = store.db
+      .select({ inputJson: configBootstrap.inputJson, at: configBootstrap.at })
+      .from(configBootstrap)
+      .orderBy(desc(configBootstrap.id))
+      .limit(1)
+      .get();
+    if (!boot) return null;
+    const v = validateConfig(JSON.parse(boot.inputJson) as unknown);
+    return v.ok ? { config: v.config, from: boot.at, until, source: "bootstrap" as const } : null;
+  })();
+}
+
 export interface SetOverrideInput {
   path: string;
   /** New value; `undefined` removes the key so the schema default applies. */

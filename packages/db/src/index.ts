@@ -8,6 +8,8 @@ export {
   seedBootstrapConfig,
   currentRevision,
   effectiveConfig,
+  configSources,
+  lastValidConfig,
   setOverride,
   clearOverride,
   listOverrides,
@@ -20,6 +22,7 @@ export {
 export type {
   OverrideRow,
   EffectiveConfig,
+  LastValidConfig,
   ChangeResult,
   SetOverrideInput,
   ClearOverrideInput,

@@ -11,6 +11,7 @@ import { breakerMeta, describeReason, modeMeta, type StateMeta } from "~/lib/bre
 import { formatDuration, formatMs, formatPercent, formatRate } from "~/lib/format";
 import { budgetView, burnView } from "~/lib/slo";
 import { useTRPC, type RouterOutputs } from "~/trpc/react";
+import { LastValidNotice } from "./controls/last-valid-notice";
 
 type Overview = RouterOutputs["overview"]["get"];
 type UpstreamCard = Overview["upstreams"][number];
@@ -86,12 +87,14 @@ export function OverviewView() {
           )}
         </section>
       )}
-      {d?.configIssues && (
-        <div role="alert" className="alert error">
-          The stored config does not validate; the gateway keeps serving its last good revision:{" "}
-          {d.configIssues.join("; ")}
-        </div>
-      )}
+      {d?.configIssues &&
+        (d.configFallback ? (
+          <LastValidNotice fallback={{ ...d.configFallback, issues: d.configIssues }} />
+        ) : (
+          <div role="alert" className="alert error">
+            The stored config does not validate: {d.configIssues.join("; ")}
+          </div>
+        ))}
       {d && (
         <section aria-labelledby="upstreams-h" className="stack">
           <h2 id="upstreams-h">Upstreams</h2>

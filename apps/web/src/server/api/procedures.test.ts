@@ -473,7 +473,8 @@ describe("config.preview", () => {
 describe("runbooks", () => {
   it("lists runbooks and previews each step's before → after without writing", async () => {
     const list = await env.caller("viewer").runbooks.list();
-    expect(list.map((r) => r.id).sort()).toEqual(["broken", "payments-degrade"]);
+    expect(list.fallback).toBeNull();
+    expect(list.runbooks.map((r) => r.id).sort()).toEqual(["broken", "payments-degrade"]);
     const before = currentRevision(env.store);
     const p = await env.caller("viewer").runbooks.preview({ id: "payments-degrade" });
     expect(p.ok).toBe(true);

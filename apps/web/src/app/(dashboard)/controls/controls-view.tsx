@@ -1,6 +1,6 @@
 "use client";
 import type { Config } from "@rg/core";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { BreakerBadge, ModeBadge } from "~/components/badges";
 import { DiffTable } from "~/components/diff-table";
@@ -17,7 +17,11 @@ import { useDebounced } from "./use-debounced";
 export function ControlsView() {
   const trpc = useTRPC();
   const cfg = useQuery({ ...trpc.config.get.queryOptions(), refetchInterval: 2000 });
-  const config = cfg.data?.config;
+  // While the stored config does not validate, the forms are built from the last valid one;
+  // the server refuses changes that leave it invalid, naming the overrides to clear.
+  const config = cfg.data?.config ?? cfg.data?.lastValid?.config;
+  const invalid = new Map((cfg.data?.invalidOverrides ?? []).map((o) => [o.path, o.issues]));
+  const overrides = <Overrides overrides={cfg.data?.overrides ?? []} invalid={invalid} />;
   return (
     <>
       <div className="page-head">
@@ -31,11 +35,13 @@ export function ControlsView() {
       </div>
       {cfg.error && <QueryError error={cfg.error} />}
       {cfg.data?.issues && (
-        <div role="alert" className="alert error">
-          The stored config does not validate:{" "}
-          {cfg.data.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}
-        </div>
+        <InvalidConfigBanner
+          issues={cfg.data.issues}
+          invalid={cfg.data.invalidOverrides}
+          lastValid={cfg.data.lastValid}
+        />
       )}
+      {cfg.data?.issues && overrides}
       {config && (
         <>
           <ThresholdEditor config={config} revision={cfg.data?.revision ?? 0} />
@@ -48,10 +54,71 @@ export function ControlsView() {
             <ShiftWeights config={config} />
             <ShiftTraffic config={config} />
           </div>
-          <Overrides overrides={cfg.data?.overrides ?? []} />
         </>
       )}
+      {cfg.data && !cfg.data.issues && overrides}
     </>
+  );
+}
+
+/** What to clear for the stored config to validate again, and what the forms show meanwhile. */
+function InvalidConfigBanner({
+  issues,
+  invalid,
+  lastValid,
+}: {
+  issues: readonly { path: string; message: string }[];
+  invalid: readonly { path: string; issues: readonly string[] }[];
+  lastValid: { until: number | null; source: "history" | "bootstrap" } | null;
+}) {
+  return (
+    <section
+      role="alert"
+      className="banner tone-bad"
+      aria-label="The stored config does not validate"
+    >
+      <div className="grow">
+        <strong>The stored config does not validate</strong>
+        <p style={{ margin: "4px 0" }}>
+          The gateway keeps serving the last valid config.{" "}
+          {invalid.length > 0
+            ? "Clear the live overrides that no longer apply (marked under Live overrides); until then, other changes are refused."
+            : "No live override causes it: fix the bootstrap config file."}
+        </p>
+        <ul style={{ margin: 0, paddingLeft: 18 }}>
+          {invalid.length > 0
+            ? invalid.map((o) => (
+                <li key={o.path}>
+                  <span className="mono">{o.path}</span>: {o.issues.join("; ")}
+                </li>
+              ))
+            : issues.map((i) => (
+                <li key={`${i.path}:${i.message}`}>
+                  {i.path ? `${i.path}: ${i.message}` : i.message}
+                </li>
+              ))}
+        </ul>
+        {lastValid && (
+          <p className="muted small" style={{ margin: "4px 0 0" }}>
+            The controls below show{" "}
+            {lastValid.source === "bootstrap" ? (
+              "the bootstrap config alone"
+            ) : (
+              <>
+                the last valid config
+                {lastValid.until !== null && (
+                  <>
+                    {" "}
+                    (in effect until <Ago at={lastValid.until} />)
+                  </>
+                )}
+              </>
+            )}
+            .
+          </p>
+        )}
+      </div>
+    </section>
   );
 }
 
@@ -543,8 +610,16 @@ type OverrideView = {
   expiresAt: number | null;
 };
 
-function Overrides({ overrides }: { overrides: readonly OverrideView[] }) {
+function Overrides({
+  overrides,
+  invalid,
+}: {
+  overrides: readonly OverrideView[];
+  /** Issues by path of the overrides the stored config does not validate with. */
+  invalid: ReadonlyMap<string, readonly string[]>;
+}) {
   const trpc = useTRPC();
+  const qc = useQueryClient();
   const clear = useMutation(trpc.controls.clearOverride.mutationOptions());
   const [clearing, setClearing] = useState<string | null>(null);
   const [reason, setReason] = useState("");
@@ -572,7 +647,15 @@ function Overrides({ overrides }: { overrides: readonly OverrideView[] }) {
             <tbody>
               {overrides.map((o) => (
                 <tr key={o.id}>
-                  <td className="mono">{o.path}</td>
+                  <td>
+                    <span className="mono">{o.path}</span>
+                    {invalid.has(o.path) && (
+                      <div className="small tone-text-bad">
+                        <span aria-hidden="true">✕ </span>No longer validates:{" "}
+                        {invalid.get(o.path)!.join("; ")}
+                      </div>
+                    )}
+                  </td>
                   <td className="mono">{formatValue(o.value)}</td>
                   <td>{o.actor}</td>
                   <td className="small">{o.reason}</td>
@@ -588,7 +671,12 @@ function Overrides({ overrides }: { overrides: readonly OverrideView[] }) {
                           e.preventDefault();
                           clear.mutate(
                             { path: o.path, reason },
-                            { onSuccess: () => setClearing(null) },
+                            {
+                              onSuccess: async () => {
+                                setClearing(null);
+                                await qc.invalidateQueries();
+                              },
+                            },
                           );
                         }}
                       >

@@ -12,8 +12,9 @@ import { Ago } from "~/components/time";
 import type { StateMeta } from "~/lib/breaker";
 import { formatDuration } from "~/lib/format";
 import { useTRPC, type RouterOutputs } from "~/trpc/react";
+import { LastValidNotice } from "../controls/last-valid-notice";
 
-type Runbook = RouterOutputs["runbooks"]["list"][number];
+type Runbook = RouterOutputs["runbooks"]["list"]["runbooks"][number];
 type RunResult = RouterOutputs["runbooks"]["run"];
 
 const STEP: Record<string, StateMeta> = {
@@ -43,12 +44,15 @@ export function RunbooksView() {
         </div>
       </div>
       {list.error && <QueryError error={list.error} />}
-      {list.data?.length === 0 && <p className="empty panel">No runbooks in the config.</p>}
+      {list.data?.fallback && <LastValidNotice fallback={list.data.fallback} />}
+      {list.data?.runbooks.length === 0 && (
+        <p className="empty panel">No runbooks in the config.</p>
+      )}
       <div
         className="grid-cards"
         style={{ gridTemplateColumns: "repeat(auto-fill, minmax(380px, 1fr))" }}
       >
-        {list.data?.map((rb) => (
+        {list.data?.runbooks.map((rb) => (
           <article key={rb.id} className="panel card" aria-labelledby={`rb-${rb.id}`}>
             <div className="card-head">
               <h2 id={`rb-${rb.id}`}>{rb.title}</h2>

@@ -3,7 +3,7 @@
  * (steps in order through the store, each step's status recorded in the runs table and as a
  * `runbook.step` event so it shows on incident timelines). A failed step stops the run.
  */
-import { formatIssues, ownEntry, type RunbookConfig } from "@rg/core";
+import { formatIssues, ownEntry, type Config, type RunbookConfig } from "@rg/core";
 import {
   appendEvents,
   finishRunbookRun,
@@ -14,8 +14,10 @@ import {
 import {
   applyChanges,
   changesForStep,
-  currentConfig,
+  readConfigState,
   simulate,
+  simulateOn,
+  viewConfig,
   type ChangeMeta,
   type StepPreview,
 } from "./changes";
@@ -52,20 +54,27 @@ export function describeStep(step: RunbookConfig["steps"][number]): string {
   }
 }
 
+/** A runbook of the config (the last valid one while the stored config does not validate). */
 export function findRunbook(store: Store, id: string, now: number) {
-  const { config } = currentConfig(store, now);
+  const { config } = viewConfig(store, now);
   return ownEntry(config.runbooks, id);
 }
 
-/** Each step's changes against the config as the previous steps leave it. */
+/**
+ * Each step's changes against the config as the previous steps leave it. While the stored
+ * config does not validate, a step is refused (naming the overrides to clear) unless it makes
+ * the config validate again.
+ */
 export function previewRunbook(
   store: Store,
   runbook: RunbookConfig,
   now: number,
 ): RunbookStepPreview[] {
-  let { config } = currentConfig(store, now);
+  const state = readConfigState(store, now);
+  let config: Config | undefined = state.ok ? state.config : undefined;
   return runbook.steps.map((step, i) => {
-    const sim = simulate(config, changesForStep(step));
+    const changes = changesForStep(step);
+    const sim = config ? simulate(config, changes) : simulateOn(state, changes);
     if (sim.config) config = sim.config;
     return {
       step: i,

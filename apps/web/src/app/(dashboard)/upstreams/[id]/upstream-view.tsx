@@ -11,6 +11,7 @@ import { breakerMeta, describeReason, fillUnknown, worstState } from "~/lib/brea
 import { formatMs, formatPercent } from "~/lib/format";
 import { rangeFor, refetchMsFor, windowById, WINDOWS } from "~/lib/windows";
 import { useTRPC, type RouterOutputs } from "~/trpc/react";
+import { LastValidNotice } from "../../controls/last-valid-notice";
 
 type Upstream = RouterOutputs["upstreams"]["get"];
 
@@ -68,6 +69,7 @@ export function UpstreamView({ id, initialNow }: { id: string; initialNow: numbe
         </div>
       </div>
       {up.error && <QueryError error={up.error} />}
+      {u?.fallback && <LastValidNotice fallback={u.fallback} />}
       {series.error && <QueryError error={series.error} />}
       {u && <BreakerPanel u={u} />}
       <section className="panel" aria-labelledby="strip-h">

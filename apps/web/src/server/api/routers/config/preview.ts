@@ -1,13 +1,17 @@
 import { getAtPath } from "@rg/core";
-import { currentConfig, simulate } from "../../lib/changes";
+import { readConfigState, simulateOn } from "../../lib/changes";
 import { viewerProcedure } from "../../trpc";
 import { previewInput } from "./preview.schema";
 
-/** Validate a change without writing it: inline validation for the controls form. */
+/**
+ * Validate a change without writing it: inline validation for the controls form. While the
+ * stored config does not validate, only a change that makes it validate again passes.
+ */
 export const preview = viewerProcedure.input(previewInput).query(({ ctx, input }) => {
-  const { revision, config } = currentConfig(ctx.store, ctx.now());
-  const before = getAtPath(config, input.path);
-  const sim = simulate(config, [{ path: input.path, value: input.value, action: "preview" }]);
+  const state = readConfigState(ctx.store, ctx.now());
+  const { revision } = state;
+  const before = getAtPath(state.ok ? state.config : state.input, input.path);
+  const sim = simulateOn(state, [{ path: input.path, value: input.value, action: "preview" }]);
   return {
     ok: sim.ok,
     revision,

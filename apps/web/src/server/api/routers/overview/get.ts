@@ -1,6 +1,6 @@
 import type { BreakerReason, BreakerState, Config, InstanceSnapshot, ModeName } from "@rg/core";
 import { BURN_LONG_WINDOW_MS, BURN_SHORT_WINDOW_MS, formatIssues } from "@rg/core";
-import { effectiveConfig, readInstances, type Store } from "@rg/db";
+import { effectiveConfig, lastValidConfig, readInstances, type Store } from "@rg/db";
 import { worstBreaker } from "../../lib/breaker-state";
 import {
   budgetLeft,
@@ -70,6 +70,11 @@ export interface Overview {
   gatewayMode: ModeName;
   /** Set when the stored config does not validate (the gateway keeps its last good one). */
   configIssues: string[] | null;
+  /**
+   * Set when the stored config does not validate: the mode and routes shown are then from the
+   * last valid config (see `lastValidConfig`), null when there is none either.
+   */
+  configFallback: { from: number; until: number | null; source: "history" | "bootstrap" } | null;
   upstreams: OverviewUpstream[];
   routes: OverviewRoute[];
   instances: OverviewInstance[];
@@ -77,7 +82,9 @@ export interface Overview {
 
 export function buildOverview(store: Store, now: number): Overview {
   const eff = effectiveConfig(store, now);
-  const config = "config" in eff ? eff.config : null;
+  // The gateway keeps serving the last valid config while the stored one does not validate.
+  const last = "config" in eff ? null : lastValidConfig(store, now);
+  const config = "config" in eff ? eff.config : (last?.config ?? null);
   const instances = readInstances(store, now);
   const live = instances.filter((i) => i.alive);
 
@@ -135,6 +142,7 @@ export function buildOverview(store: Store, now: number): Overview {
     revision: eff.revision,
     gatewayMode: config?.gateway.mode ?? "normal",
     configIssues: "issues" in eff ? formatIssues(eff.issues) : null,
+    configFallback: last ? { from: last.from, until: last.until, source: last.source } : null,
     upstreams,
     routes,
     instances: instances.map((i) => ({

@@ -1,11 +1,14 @@
-import { currentConfig } from "../../lib/changes";
+import { viewConfig } from "../../lib/changes";
 import { describeStep } from "../../lib/runbooks";
 import { viewerProcedure } from "../../trpc";
 
-/** Runbooks defined in the config, with a readable line per step. */
+/**
+ * Runbooks defined in the config, with a readable line per step; from the last valid config
+ * (`fallback`) while the stored one does not validate.
+ */
 export const list = viewerProcedure.query(({ ctx }) => {
-  const { config } = currentConfig(ctx.store, ctx.now());
-  return Object.entries(config.runbooks).map(([id, rb]) => ({
+  const { config, fallback } = viewConfig(ctx.store, ctx.now());
+  const runbooks = Object.entries(config.runbooks).map(([id, rb]) => ({
     id,
     title: rb.title,
     description: rb.description,
@@ -16,4 +19,5 @@ export const list = viewerProcedure.query(({ ctx }) => {
       spec: s,
     })),
   }));
+  return { runbooks, fallback };
 });

@@ -1,14 +1,17 @@
 import { ownEntry, type BulkheadSnapshot } from "@rg/core";
 import { readInstances } from "@rg/db";
 import { TRPCError } from "@trpc/server";
-import { currentConfig } from "../../lib/changes";
+import { viewConfig } from "../../lib/changes";
 import { viewerProcedure } from "../../trpc";
 import { upstreamGetInput } from "./get.schema";
 
-/** One upstream: its config and live state from every live gateway instance. */
+/**
+ * One upstream: its config and live state from every live gateway instance. While the stored
+ * config does not validate, its config is the last valid one (`fallback` says so).
+ */
 export const get = viewerProcedure.input(upstreamGetInput).query(({ ctx, input }) => {
   const now = ctx.now();
-  const { revision, config } = currentConfig(ctx.store, now);
+  const { revision, config, fallback } = viewConfig(ctx.store, now);
   const upstreamConfig = ownEntry(config.upstreams, input.id);
   if (!upstreamConfig) throw new TRPCError({ code: "NOT_FOUND", message: "unknown upstream" });
   const live = readInstances(ctx.store, now).filter((i) => i.alive);
@@ -43,6 +46,7 @@ export const get = viewerProcedure.input(upstreamGetInput).query(({ ctx, input }
   return {
     id: input.id,
     revision,
+    fallback,
     config: upstreamConfig,
     routes: Object.entries(config.routes)
       .filter(([, r]) => r.upstream === input.id)

@@ -1,13 +1,13 @@
 import { ownEntry } from "@rg/core";
 import { readSliSeries } from "@rg/db";
 import { breakerStrip } from "../../lib/strip";
-import { currentConfig } from "../../lib/changes";
+import { viewConfig } from "../../lib/changes";
 import { viewerProcedure } from "../../trpc";
 import { seriesInput } from "./series.schema";
 
 /** Charts for one upstream: SLI points, the breaker's state over time, and its thresholds. */
 export const series = viewerProcedure.input(seriesInput).query(({ ctx, input }) => {
-  const { config } = currentConfig(ctx.store, ctx.now());
+  const { config } = viewConfig(ctx.store, ctx.now());
   const cb = ownEntry(config.upstreams, input.id)?.circuitBreaker;
   return {
     points: readSliSeries(ctx.store, { upstream: input.id, from: input.from, to: input.to }),
