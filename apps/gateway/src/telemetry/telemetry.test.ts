@@ -33,7 +33,8 @@ function bucket(start: number, ok: number, bad: number): SliBucket {
   };
 }
 
-function snapshot(healthy: boolean): InstanceSnapshot {
+/** The one endpoint as the endpoint set reports it: weight 0 in use when it cannot be picked. */
+function snapshot(healthy: boolean, weight = 1): InstanceSnapshot {
   return {
     instanceId: "i",
     pid: 1,
@@ -52,8 +53,8 @@ function snapshot(healthy: boolean): InstanceSnapshot {
             healthy,
             ejected: false,
             ejections: 0,
-            weight: 1,
-            effectiveWeight: 1,
+            weight,
+            effectiveWeight: healthy ? weight : 0,
             inFlight: 0,
           },
         ],
@@ -102,6 +103,28 @@ describe("Telemetry", () => {
     expect(seen.filter((e) => e.type === "upstream.unavailable")).toHaveLength(2);
     // No writer: events are counted as dropped, never thrown.
     expect(t.stats().dropped.no_store).toBeGreaterThan(0);
+  });
+
+  it("emits upstream.unavailable when the only healthy endpoints are drained", () => {
+    const bus = new EventBus();
+    const seen: ResilienceEvent[] = [];
+    bus.on((e) => seen.push(e));
+    let weight = 1;
+    const t = new Telemetry({
+      bus,
+      writer: undefined,
+      drainSli: () => [],
+      snapshot: () => snapshot(true, weight),
+      config: () => config,
+      wallNow: () => 1000,
+    });
+    t.tick();
+    expect(seen.filter((e) => e.type === "upstream.unavailable")).toEqual([]);
+    weight = 0;
+    t.tick();
+    expect(seen.filter((e) => e.type === "upstream.unavailable")).toEqual([
+      { type: "upstream.unavailable", at: 1000, upstream: "a", healthy: 0, total: 1 },
+    ]);
   });
 
   it("counts drops when the writer throws and keeps going", () => {

@@ -226,7 +226,9 @@ export class Telemetry {
   private evaluateUnavailable(now: number, snap: InstanceSnapshot): void {
     for (const [upstream, u] of Object.entries(snap.upstreams)) {
       const total = u.endpoints.length;
-      const healthy = u.endpoints.filter((e) => e.healthy && !e.ejected).length;
+      // The endpoint set reports 0 for an endpoint it cannot pick: unhealthy, ejected or
+      // drained (weight 0). Healthy but drained ones leave no endpoint to send to either.
+      const healthy = u.endpoints.filter((e) => e.effectiveWeight > 0).length;
       if (total > 0 && healthy === 0) {
         if (!this.unavailable.has(upstream)) {
           this.unavailable.add(upstream);
