@@ -32,13 +32,23 @@ export function OverviewView() {
           <h1>Overview</h1>
           <p>{d ? `Config revision ${d.revision}` : "Loading…"}</p>
         </div>
-        {overview.dataUpdatedAt > 0 && (
+        {overview.dataUpdatedAt > 0 && d && (
           <span className="muted small">
-            Live · updated <Ago at={overview.dataUpdatedAt} />
+            {d.gateways.alive > 0 ? (
+              <>
+                Live · updated <Ago at={overview.dataUpdatedAt} />
+              </>
+            ) : (
+              <>
+                Dashboard refreshed <Ago at={overview.dataUpdatedAt} /> ·{" "}
+                {d.gateways.total > 0 ? "gateways silent" : "no gateway has reported yet"}
+              </>
+            )}
           </span>
         )}
       </div>
       {overview.error && <QueryError error={overview.error} />}
+      {d && d.gateways.alive === 0 && <GatewaysSilentBanner gateways={d.gateways} />}
       {incidents.data && incidents.data.length > 0 && (
         <section className="banner tone-bad" aria-label="Open incidents">
           <span aria-hidden="true" style={{ fontSize: 18 }}>
@@ -73,11 +83,13 @@ export function OverviewView() {
               <ModeBadge mode={d.gatewayMode} />
             </div>
             <span className="muted small">
-              {d.gatewayMode === "read_only"
-                ? "Writes are refused with 503; reads pass."
-                : d.gatewayMode === "degraded"
-                  ? "Non-critical routes are served from cache and fallbacks."
-                  : "All routes serve traffic normally."}
+              {d.gateways.alive === 0
+                ? "The configured mode: no gateway is reporting, so no route is known to serve traffic."
+                : d.gatewayMode === "read_only"
+                  ? "Writes are refused with 503; reads pass."
+                  : d.gatewayMode === "degraded"
+                    ? "Non-critical routes are served from cache and fallbacks."
+                    : "All routes serve traffic normally."}
             </span>
           </div>
           {canOperate ? (
@@ -103,7 +115,7 @@ export function OverviewView() {
           ) : (
             <div className="grid-cards">
               {d.upstreams.map((u) => (
-                <UpstreamCardView key={u.id} u={u} />
+                <UpstreamCardView key={u.id} u={u} reporting={d.gateways.alive > 0} />
               ))}
             </div>
           )}
@@ -119,7 +131,38 @@ export function OverviewView() {
   );
 }
 
-function UpstreamCardView({ u }: { u: UpstreamCard }) {
+/** No live gateway instance: what the page shows is not live. */
+function GatewaysSilentBanner({ gateways }: { gateways: Overview["gateways"] }) {
+  return (
+    <section
+      role="alert"
+      className={`banner tone-${gateways.total > 0 ? "bad" : "warn"}`}
+      aria-label="Gateways not reporting"
+    >
+      <span aria-hidden="true" style={{ fontSize: 18 }}>
+        ✕
+      </span>
+      <div className="grow">
+        {gateways.total > 0 ? (
+          <>
+            <strong>No gateway has reported for {formatDuration(gateways.silentForMs)}</strong>
+            <div className="small">
+              Figures below are the last known and stale: breaker states are as last reported, and
+              traffic counts stop where the gateways stopped. See Gateway instances below.
+            </div>
+          </>
+        ) : (
+          <>
+            <strong>No gateway has reported yet</strong>
+            <div className="small">There is no live data until a gateway instance starts.</div>
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function UpstreamCardView({ u, reporting }: { u: UpstreamCard; reporting: boolean }) {
   const meta = breakerMeta(u.state);
   const reason = describeReason(u.reason);
   const tripped = meta.tone === "bad" || meta.tone === "warn";
@@ -138,12 +181,18 @@ function UpstreamCardView({ u }: { u: UpstreamCard }) {
         </p>
       )}
       <span className="muted small">
-        {u.since ? (
+        {u.reportedAt !== null ? (
+          <>
+            {meta.label} when last reported <Ago at={u.reportedAt} />; no gateway reports it now
+          </>
+        ) : u.since ? (
           <>
             {meta.label} for <Elapsed since={u.since} /> (since <Ago at={u.since} />)
           </>
-        ) : (
+        ) : reporting ? (
           "No gateway has reported this upstream yet"
+        ) : (
+          "No gateway is reporting"
         )}
       </span>
       <dl className="metrics">
@@ -153,7 +202,7 @@ function UpstreamCardView({ u }: { u: UpstreamCard }) {
         </div>
         <div>
           <dt>errors</dt>
-          <dd>{formatPercent(u.errorRate * 100)}</dd>
+          <dd>{formatPercent(u.errorRate === null ? null : u.errorRate * 100)}</dd>
         </div>
         <div>
           <dt>p99</dt>

@@ -54,9 +54,18 @@ export function UpstreamList() {
                   <td className="small">
                     {u.state === "closed" ? "" : (describeReason(u.reason) ?? "")}
                   </td>
-                  <td className="small">{u.since ? <Ago at={u.since} /> : "—"}</td>
+                  <td className="small">
+                    {u.since ? <Ago at={u.since} /> : "—"}
+                    {u.reportedAt !== null && (
+                      <div className="muted">
+                        last reported <Ago at={u.reportedAt} />
+                      </div>
+                    )}
+                  </td>
                   <td className="num">{formatRate(u.rps)}</td>
-                  <td className="num">{formatPercent(u.errorRate * 100)}</td>
+                  <td className="num">
+                    {formatPercent(u.errorRate === null ? null : u.errorRate * 100)}
+                  </td>
                   <td className="num">{formatMs(u.p99)}</td>
                 </tr>
               ))}

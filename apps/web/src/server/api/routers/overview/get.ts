@@ -19,13 +19,21 @@ const SPARK_STEP_MS = 10_000;
 
 export interface OverviewUpstream {
   id: string;
-  /** Worst breaker state across live instances; "unknown" before any instance reported. */
+  /**
+   * Worst breaker state across live instances. With none live, the last known state, from the
+   * newest silent instance that reported it (`reportedAt`); "unknown" when none ever did.
+   */
   state: BreakerState | "unknown";
   reason: BreakerReason | null;
   since: number | null;
-  rps: number;
-  errorRate: number;
-  p99: number;
+  /** Heartbeat of the silent instance the state is from; null when it is live (or unknown). */
+  reportedAt: number | null;
+  /** Null when there is no data: no request in the window and no live instance to say 0. */
+  rps: number | null;
+  /** Null without requests in the window. */
+  errorRate: number | null;
+  /** Null without requests in the window. */
+  p99: number | null;
   budgetRemaining: number | null;
   sparkline: { t: number; rps: number; errorRate: number }[];
 }
@@ -65,8 +73,20 @@ export interface StoreWrites {
   error: string | null;
 }
 
+/** Whether any gateway instance reports (heartbeat younger than the store's ALIVE_MS). */
+export interface GatewaysReporting {
+  alive: number;
+  /** Instances that ever reported. */
+  total: number;
+  /** The newest heartbeat of any instance; null when none ever reported. */
+  lastHeartbeatAt: number | null;
+  /** How long since that heartbeat when no instance is alive; null otherwise. */
+  silentForMs: number | null;
+}
+
 export interface Overview {
   revision: number;
+  gateways: GatewaysReporting;
   gatewayMode: ModeName;
   /** Set when the stored config does not validate (the gateway keeps its last good one). */
   configIssues: string[] | null;
@@ -121,25 +141,44 @@ export function buildOverview(store: Store, now: number): Overview {
   for (const i of live) for (const id of Object.keys(i.snapshot.upstreams)) upstreamIds.add(id);
 
   const upstreams: OverviewUpstream[] = [...upstreamIds].sort().map((id) => {
-    const breakers = live.flatMap((i) => i.snapshot.upstreams[id]?.breakers ?? []);
+    let breakers = live.flatMap((i) => i.snapshot.upstreams[id]?.breakers ?? []);
+    let reportedAt: number | null = null;
+    if (breakers.length === 0) {
+      // Newest heartbeat first: the last instance that reported this upstream.
+      const last = instances.find((i) => !i.alive && i.snapshot.upstreams[id]);
+      if (last) {
+        breakers = last.snapshot.upstreams[id]!.breakers;
+        reportedAt = last.heartbeatAt;
+      }
+    }
     const worst = worstBreaker(breakers);
     const t = perUpstream1m.get(id) ?? emptyTotals();
     const budgets = routes.filter((r) => r.upstream === id).map((r) => r.budgetRemaining);
+    const traffic = t.total > 0;
     return {
       id,
       state: worst?.state ?? "unknown",
       reason: worst?.reason ?? null,
       since: worst?.since ?? null,
-      rps: t.rps,
-      errorRate: t.errorRate,
-      p99: t.p99,
+      reportedAt: worst ? reportedAt : null,
+      rps: traffic ? t.rps : live.length > 0 ? 0 : null,
+      errorRate: traffic ? t.errorRate : null,
+      p99: traffic ? t.p99 : null,
       budgetRemaining: budgets.length > 0 ? Math.min(...budgets) : null,
       sparkline: sparkline(store, { upstream: id }, now - SPARK_WINDOW_MS, now, SPARK_STEP_MS),
     };
   });
 
+  const lastHeartbeatAt = instances[0]?.heartbeatAt ?? null;
   return {
     revision: eff.revision,
+    gateways: {
+      alive: live.length,
+      total: instances.length,
+      lastHeartbeatAt,
+      silentForMs:
+        live.length === 0 && lastHeartbeatAt !== null ? Math.max(0, now - lastHeartbeatAt) : null,
+    },
     gatewayMode: config?.gateway.mode ?? "normal",
     configIssues: "issues" in eff ? formatIssues(eff.issues) : null,
     configFallback: last ? { from: last.from, until: last.until, source: last.source } : null,
