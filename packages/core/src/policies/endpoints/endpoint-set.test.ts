@@ -352,4 +352,56 @@ describe("EndpointSet: slow start and weight shift", () => {
     expect(after).not.toBe(before);
     expect(set.pick()).toBe(after);
   });
+
+  it("starts an endpoint whose url changed afresh, as an added one: healthy, in service, slow start", () => {
+    const at = (urls: Record<string, string>) =>
+      upstreamSchema.parse({
+        endpoints: Object.fromEntries(
+          Object.entries(urls).map(([id, url]) => [id, { url, weight: 100 }]),
+        ),
+        slowStartMs: 1000,
+        healthCheck: { enabled: true, rise: 1, fall: 1 },
+        ...outlier({}),
+      } as Input);
+    const { set, clock, seen } = setup(
+      at({ a: "http://a.test:80", b: "http://b.test:80", c: "http://c.test:80" }),
+    );
+    for (let i = 0; i < 3; i++) set.record("a", fail);
+    set.recordHealthCheck("b", false, "connect ECONNREFUSED");
+    set.onStart("a"); // a request to the old address, still on its way
+    clock.advance(100);
+    set.updateConfig(
+      at({ a: "http://new-a.test:80", b: "http://new-b.test:80", c: "http://c.test:80" }),
+    );
+    expect(
+      set
+        .snapshot()
+        .map((s) => [s.id, s.healthy, s.ejected, s.ejections, s.inFlight, s.effectiveWeight]),
+    ).toEqual([
+      ["a", true, false, 0, 1, 10],
+      ["b", true, false, 0, 0, 10],
+      ["c", true, false, 0, 0, 100],
+    ]);
+    clock.advance(500);
+    expect(set.effectiveWeight("a")).toBeCloseTo(55, 9);
+    // The old address's ejection count does not lengthen the new one's first ejection.
+    for (let i = 0; i < 3; i++) set.record("a", fail);
+    expect(
+      seen
+        .filter((e) => e.type === "outlier.ejected")
+        .map((e) => "ejectionMs" in e && e.ejectionMs),
+    ).toEqual([1000, 1000]);
+    set.onFinish("a");
+    expect(set.snapshot()[0]!.inFlight).toBe(0);
+  });
+
+  it("shifts a moved endpoint's weight up from 0, as an added one's", () => {
+    const { set, clock } = setup(upstream({ a: 100, b: 100 }));
+    const moved = upstream({ a: 100, b: 100 }, { weightShiftMs: 1000 });
+    moved.endpoints.a!.url = "http://moved.test:80";
+    set.updateConfig(moved);
+    expect([set.effectiveWeight("a"), set.effectiveWeight("b")]).toEqual([0, 100]);
+    clock.advance(500);
+    expect([set.effectiveWeight("a"), set.effectiveWeight("b")]).toEqual([50, 100]);
+  });
 });

@@ -251,30 +251,38 @@ export class EndpointSet {
 
   /**
    * Applies a new upstream config. Endpoints that remain keep their health, ejection and
-   * in-flight state; removed ones are dropped; added ones start healthy and slow-start. Weights
-   * move gradually over `weightShiftMs` from those in use now.
+   * in-flight state; removed ones are dropped; added ones start healthy and slow-start. An
+   * endpoint whose URL changed is another host: it starts as an added one does, keeping only
+   * its in-flight count, which the requests to the old URL still finish. Weights move gradually
+   * over `weightShiftMs` from those in use now.
    */
   updateConfig(config: UpstreamConfig): void {
     const now = this.clock.now();
     const entries = Object.entries(config.endpoints);
     // Every revision reaches every upstream; only one that changes weights (or the endpoint
-    // list) starts a new shift, so an unrelated change does not restart one under way.
+    // list, or an endpoint's URL) starts a new shift, so an unrelated change does not restart
+    // one under way.
     const reweighted =
       entries.length !== this.byId.size ||
-      entries.some(([id, ep]) => this.byId.get(id)?.weight !== ep.weight);
+      entries.some(([id, ep]) => {
+        const e = this.byId.get(id);
+        return e?.weight !== ep.weight || e.choice.url !== ep.url;
+      });
     const shifting = reweighted && config.weightShiftMs > 0;
     const next = new Map<string, EndpointState>();
     for (const [id, ep] of entries) {
-      let e = this.byId.get(id);
-      if (e) {
+      const was = this.byId.get(id);
+      let e: EndpointState;
+      if (was && was.choice.url === ep.url) {
+        e = was;
         if (reweighted) {
           e.fromWeight = shifting ? this.shiftedWeight(e, now) : ep.weight;
           e.weight = ep.weight;
         }
-        if (e.choice.url !== ep.url) e.choice = Object.freeze({ id, url: ep.url });
       } else {
         e = new EndpointState(id, ep.url, ep.weight, shifting ? 0 : ep.weight);
         e.recoveredAt = now;
+        if (was) e.inFlight = was.inFlight;
       }
       next.set(id, e);
     }
