@@ -188,6 +188,30 @@ describe("EndpointSet: outlier ejection", () => {
     expect(set.snapshot()[0]!.ejections).toBe(4);
   });
 
+  it("stops growing the multiplier where the ejection time reaches its cap", () => {
+    const { set, clock, seen } = setup(
+      upstream(
+        { a: 1, b: 1 },
+        outlier({ baseEjectionMs: 1000, maxEjectionMs: 3000, intervalMs: 10_000 }),
+      ),
+    );
+    const ejectFor = () => {
+      for (let i = 0; i < 3; i++) set.record("a", fail);
+      const e = seen.filter((x) => x.type === "outlier.ejected").at(-1);
+      return e && "ejectionMs" in e ? e.ejectionMs : undefined;
+    };
+    // Ten flaps in a row: the multiplier stops at 3000 / 1000 = 3.
+    const times: (number | undefined)[] = [];
+    for (let i = 0; i < 10; i++) {
+      times.push(ejectFor());
+      clock.advance(times.at(-1)!);
+    }
+    expect(times).toEqual([1000, 2000, 3000, 3000, 3000, 3000, 3000, 3000, 3000, 3000]);
+    // Two quiet intervals bring it from 3 to 1, as after three ejections; this one makes it 2.
+    clock.advance(20_000);
+    expect(ejectFor()).toBe(2000);
+  });
+
   it("ignores results that arrive while the endpoint is ejected", () => {
     const { set, clock } = setup(upstream({ a: 1, b: 1 }, outlier({})));
     for (let i = 0; i < 3; i++) set.record("a", fail);

@@ -60,8 +60,9 @@ class EndpointState {
  *   to it anyway in panic mode, an endpoint is never ejected when no other endpoint would stay
  *   in service: a single-endpoint upstream keeps sending its failures to the breaker. So 2 endpoints at 50% allow one ejection, 3 at 10% also
  *   one. Ejection time is `baseEjectionMs` × the ejection multiplier, capped at
- *   `maxEjectionMs`; the multiplier grows by one per ejection and, as in Envoy ≥ 1.18, drops
- *   by one per `intervalMs` the endpoint stays in service.
+ *   `maxEjectionMs`; the multiplier grows by one per ejection up to
+ *   ⌈`maxEjectionMs` / `baseEjectionMs`⌉ (Envoy also stops it there) and, as in Envoy ≥
+ *   1.18, drops by one per `intervalMs` the endpoint stays in service.
  * - Failure percentage is measured over a window of `intervalMs` that starts with the first
  *   request after the previous one ended, and is checked on every result once the window holds
  *   `failurePercentMinRequests` requests (Envoy checks at interval ends; checking inline ejects
@@ -348,7 +349,10 @@ export class EndpointSet {
       (ejected === 0 || ((ejected + 1) * 100) / this.list.length <= od.maxEjectionPercent);
     if (!allowed) return;
     const quietIntervals = Math.floor((now - e.lastRestoredAt) / od.intervalMs);
-    e.multiplier = Math.max(0, e.multiplier - quietIntervals) + 1;
+    // Capped where the ejection time reaches maxEjectionMs, as in Envoy: a host that flapped
+    // for hours is forgiven in as many quiet intervals as one that just reached the cap.
+    const maxMultiplier = Math.ceil(od.maxEjectionMs / od.baseEjectionMs);
+    e.multiplier = Math.min(maxMultiplier, Math.max(0, e.multiplier - quietIntervals) + 1);
     const ejectionMs = Math.min(od.maxEjectionMs, od.baseEjectionMs * e.multiplier);
     e.ejected = true;
     e.ejectedUntil = now + ejectionMs;
